@@ -1,0 +1,5 @@
+import sys
+
+from pbml_control.cli import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""The `pbml` command. Each subcommand lives in its own module of this package and exposes
+`add_parser(subparsers)` (which must set `func`) and a runner; this file only wires them up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pbml_control.errors import UserError
+
+#: Subcommand modules, in the order `pbml --help` lists them. A module that is not there yet is
+#: skipped, so the CLI works while parts of the toolkit are missing.
+COMMAND_MODULES = (
+    "train",
+    "resume",
+    "transfer",
+    "record",
+    "plot",
+    "experiment",
+    "bench",
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="pbml", description=__doc__.splitlines()[0])
+    from pbml_control import __version__
+
+    parser.add_argument("--version", action="version", version=f"pbml-control {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"pbml_control.cli.{name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"pbml_control.cli.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as err:
+        print(f"pbml {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"pbml {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Modular policy networks: torch definitions, flat-vector mapping, fast batched numpy inference."""
