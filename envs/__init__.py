@@ -1,1 +1,33 @@
-"""Gymnasium tasks with changing goals (registered under the `pbml/` namespace) and the paper's toy worlds."""
+"""Gymnasium tasks with changing goals (registered under `pbml/`) and the paper's toy worlds.
+
+`import envs` registers the `pbml/` locomotion tasks with Gymnasium (string entry points, so MuJoCo
+is imported only when a task is made); `gymnasium.make("envs:pbml/HalfCheetahVel-v0")` imports
+this package itself. The toy worlds live in `envs.toy`, imported on their own.
+"""
+
+from envs.goals import InvalidGoalError
+from envs.tasks import (
+    EPISODE_STEPS,
+    TASK_IDS,
+    TaskSpec,
+    UnknownTaskError,
+    make_env,
+    register_tasks,
+    sample_goals,
+    task_spec,
+    validate_goal,
+)
+
+register_tasks()
+
+__all__ = [
+    "EPISODE_STEPS",
+    "TASK_IDS",
+    "InvalidGoalError",
+    "TaskSpec",
+    "UnknownTaskError",
+    "make_env",
+    "sample_goals",
+    "task_spec",
+    "validate_goal",
+]

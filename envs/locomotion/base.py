@@ -1,0 +1,98 @@
+"""`GoalTask`: the mixin that puts a goal on a Gymnasium MuJoCo v5 body.
+
+Why a mixin and not a fork (STYLE.md, example 5): the task subclasses Gymnasium's env, so physics,
+observations, costs, health checks and termination stay Gymnasium's. The mixin only
+
+- holds the goal (set at construction with `goal=`, or per episode with
+  `reset(options={"goal": g})`; a goal set at reset stays until the next one is set),
+- swaps the body's forward-progress reward part for the task's goal term, keeping Gymnasium's
+  other parts (`reward_ctrl`, `reward_contact`, `reward_survive`), and returns their sum,
+- adds the goal to `info` and, only with `goal_in_obs=True`, the goal's features to the
+  observation. By default the goal is hidden: a PBML population adapts by evolution, not by
+  conditioning on the goal (DESIGN.md, "Tasks with changing goals").
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import utils
+from gymnasium.spaces import Box
+from numpy.typing import ArrayLike
+
+from envs.rewards import velocity_reward
+from envs.tasks import TaskSpec, task_spec
+
+
+class GoalTask:
+    """Mixin placed before a Gymnasium MuJoCo v5 env class: `class X(GoalTask, AntEnv)`.
+
+    A subclass names its `task_id` and `goal_reward_key` and implements `_goal_term`.
+    """
+
+    task_id: ClassVar[str]
+    goal_reward_key: ClassVar[str]
+
+    def __init__(self, goal: ArrayLike | None = None, goal_in_obs: bool = False, **kwargs: Any):
+        self.task: TaskSpec = task_spec(self.task_id)
+        self._goal = self.task.default_goal if goal is None else self.task.validate(goal)
+        self.goal_in_obs = bool(goal_in_obs)
+        super().__init__(**kwargs)
+        # Gymnasium's bodies record their own positional args; record ours so pickling round-trips.
+        utils.EzPickle.__init__(self, goal=goal, goal_in_obs=goal_in_obs, **kwargs)
+        if self.goal_in_obs:
+            size = self.observation_space.shape[0] + self.task.goal_space.feature_size
+            self.observation_space = Box(-np.inf, np.inf, shape=(size,), dtype=np.float64)
+
+    @property
+    def goal(self) -> np.ndarray:
+        """The current goal (read-only float64 array of the task's goal shape)."""
+        return self._goal
+
+    def set_goal(self, goal: ArrayLike) -> None:
+        """Change the goal from the next step on; InvalidGoalError if it is not valid."""
+        self._goal = self.task.validate(goal)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        if options and options.get("goal") is not None:
+            self.set_goal(options["goal"])
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = super().step(action)
+        info["goal"] = self._goal.copy()
+        return observation, reward, terminated, truncated, info
+
+    def _get_reset_info(self) -> dict[str, Any]:
+        return {**super()._get_reset_info(), "goal": self._goal.copy()}
+
+    def _get_obs(self) -> np.ndarray:
+        observation = super()._get_obs()
+        if not self.goal_in_obs:
+            return observation
+        return np.concatenate([observation, self.task.goal_space.features(self._goal)])
+
+    def _get_rew(self, x_velocity: float, action: np.ndarray) -> tuple[float, dict[str, float]]:
+        """Gymnasium's reward parts with `reward_forward` replaced by the goal term."""
+        _, body_parts = super()._get_rew(x_velocity, action)
+        del body_parts["reward_forward"]
+        parts = {self.goal_reward_key: self._goal_term(x_velocity), **body_parts}
+        # Python floats: Gymnasium's ctrl cost is float32, and float32 would win the sum (NEP 50).
+        parts = {key: float(value) for key, value in parts.items()}
+        return sum(parts.values()), parts
+
+    def _goal_term(self, x_velocity: float) -> float:
+        """The goal's reward term after a step (`x_velocity` as Gymnasium computed it)."""
+        raise NotImplementedError
+
+
+class VelocityTask(GoalTask):
+    """A target forward velocity: the goal term is -|v_x - goal| (`velocity_reward`)."""
+
+    goal_reward_key = "reward_velocity"
+
+    def _goal_term(self, x_velocity: float) -> float:
+        return velocity_reward(x_velocity, self.goal)
