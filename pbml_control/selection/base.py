@@ -1,0 +1,196 @@
+"""The ask/tell template every selection strategy shares (evosax-like, functional).
+
+The base class owns the book-keeping: ids, parent and lineage ids, birth and death generations,
+the treatment of failed evaluations (NaN/inf fitness counts as -inf and is reported), the
+generation counter, death records, scouts' grace period and offspring creation. A strategy
+overrides only :meth:`Strategy._select`, its rule for who survives, with which share, and who
+may parent offspring. Randomness comes only from the generator passed in: same generator state,
+same result.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from pbml_control.genome import ModuleLayout, Population, concat, logit
+from pbml_control.mutation import mutate
+from pbml_control.selection import options
+from pbml_control.selection.config import SelectionConfig
+
+
+@dataclass
+class TellReport:
+    """What one ``tell`` changed: the trainer turns ``dead`` into lineages.csv rows."""
+
+    #: Records of the genomes removed this generation: id, parent_id, lineage_id, birth_gen,
+    #: death_gen, fitness (k,), sigma (k, M), gate (k, M).
+    dead: dict[str, np.ndarray]
+    #: Ids of the offspring created this generation.
+    born: np.ndarray
+    #: Number of non-finite fitness values this generation (ranked as -inf).
+    num_failed: int
+
+
+@dataclass
+class Verdict:
+    """A strategy's rule applied to one generation."""
+
+    #: Which genomes survive (before the scouts' exemption), shape (N,).
+    survive: np.ndarray
+    #: Share of every genome after the rule; only survivors' entries are used.
+    shares: np.ndarray
+    #: Relative chance of being drawn as a parent; only survivors' entries are used.
+    parent_weights: np.ndarray
+    #: True: offspring take their share from their parent's; False: shares reset to uniform.
+    split_shares: bool
+
+
+class Strategy(ABC):
+    """Ask/tell selection over a fixed budget of N distinct genomes (maximising fitness)."""
+
+    name: str = "base"
+
+    def __init__(self, cfg: SelectionConfig, layout: ModuleLayout) -> None:
+        cfg.validate()
+        self.cfg = cfg
+        self.layout = layout
+
+    def init(self, init_params: np.ndarray, rng: np.random.Generator) -> Population:
+        """Founders: mutated copies of ``init_params`` (D,), or the given rows (N, D).
+
+        Every founder is its own lineage and starts with the configured mutation function.
+        """
+        n, m = self.cfg.size, self.layout.num_modules
+        mcfg = self.cfg.mutation
+        log_sigma = np.full((n, m), np.log(mcfg.init_sigma), dtype=np.float32)
+        gate_logit = np.full((n, m), logit(mcfg.init_gate), dtype=np.float32)
+        params = self._founder_params(np.asarray(init_params, dtype=np.float32))
+        if params.ndim == 1:
+            rows = np.tile(params, (n, 1))
+            params = mutate(rows, log_sigma, gate_logit, self.layout, mcfg, rng)[0]
+        ids = np.arange(n, dtype=np.int64)
+        return Population(
+            params=params.copy(), log_sigma=log_sigma, gate_logit=gate_logit, ids=ids,
+            parent_ids=np.full(n, -1, np.int64), lineage_ids=ids.copy(),
+            birth_gen=np.zeros(n, np.int64), shares=np.full(n, 1.0 / n),
+            fitness=np.full(n, np.nan), scout_until=np.full(n, -1, np.int64),
+            generation=0, next_id=n,
+        )  # fmt: skip
+
+    def ask(self, pop: Population) -> np.ndarray:
+        """The (N, D) float32 parameters to evaluate this generation."""
+        return pop.params
+
+    def tell(
+        self, pop: Population, fitness: np.ndarray, rng: np.random.Generator
+    ) -> tuple[Population, TellReport]:
+        """Apply the rule to this generation's fitness; return the next population (size N)."""
+        fit, num_failed = sanitize_fitness(fitness, pop.size)
+        ranks = self._ranks(fit, rng)
+        verdict = self._select(pop, fit, ranks, rng)
+        alive = verdict.survive | (pop.scout_until >= pop.generation)
+        if not alive.any():
+            alive[int(np.argmax(fit))] = True
+        dead = death_records(pop, fit, ~alive)
+        keep = np.flatnonzero(alive)
+        survivors = pop.take(keep)
+        survivors.fitness = fit[keep]
+        weights = verdict.parent_weights[keep]
+        parents = self._draw_parents(weights, pop.size - keep.size, rng)
+        offspring = options.breed(
+            survivors, parents, ranks[keep], weights, self.cfg, self.layout, rng
+        )
+        nxt = concat(survivors, offspring)
+        nxt.shares = next_shares(verdict, keep, parents, pop.size)
+        return nxt, TellReport(dead=dead, born=offspring.ids.copy(), num_failed=num_failed)
+
+    @abstractmethod
+    def _select(
+        self, pop: Population, fitness: np.ndarray, ranks: np.ndarray, rng: np.random.Generator
+    ) -> Verdict:
+        """The strategy's rule: survivors, their shares and parent weights."""
+
+    def _ranks(self, fitness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Fitness ranks in [0, 1], 0 = best; ties share their average rank."""
+        return fitness_ranks(fitness)
+
+    def _founder_params(self, params: np.ndarray) -> np.ndarray:
+        d, n = self.layout.num_params, self.cfg.size
+        if params.shape not in ((d,), (n, d)):
+            raise ValueError(
+                f"init_params must have shape ({d},) or ({n}, {d}), got {params.shape}"
+            )
+        return params
+
+    @staticmethod
+    def _draw_parents(weights: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+        """Indices into the survivors, drawn with probability proportional to ``weights``."""
+        total = float(weights.sum())
+        p = weights / total if total > 0 else np.full(weights.size, 1.0 / weights.size)
+        return rng.choice(weights.size, size=count, p=p) if count else np.zeros(0, np.int64)
+
+
+def sanitize_fitness(fitness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Fitness as float64 with every NaN/inf replaced by -inf, and how many there were."""
+    fit = np.asarray(fitness, dtype=np.float64).reshape(-1)
+    if fit.size != size:
+        raise ValueError(f"fitness has {fit.size} values for a population of {size}")
+    bad = ~np.isfinite(fit)
+    return np.where(bad, -np.inf, fit), int(bad.sum())
+
+
+def fitness_ranks(fitness: np.ndarray) -> np.ndarray:
+    """Ranks in [0, 1] (0 = best, 1 = worst); tied fitness values get their average rank.
+
+    Averaging ties matters for sparse fitness (the square world): any tie-break by index would
+    quietly favour some genomes.
+    """
+    n = fitness.size
+    if n == 1:
+        return np.zeros(1)
+    order = np.argsort(-fitness, kind="stable")
+    sorted_fit = -np.sort(-fitness, kind="stable")
+    _, first, counts = np.unique(-sorted_fit, return_index=True, return_counts=True)
+    avg = np.repeat(first + (counts - 1) / 2.0, counts)
+    ranks = np.empty(n)
+    ranks[order] = avg
+    return ranks / (n - 1)
+
+
+def random_order(fitness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices from best to worst fitness, ties broken uniformly at random."""
+    return np.lexsort((rng.random(fitness.size), -fitness))
+
+
+def death_records(pop: Population, fitness: np.ndarray, dead: np.ndarray) -> dict[str, np.ndarray]:
+    """The lineage rows of the genomes that die this generation."""
+    return {
+        "id": pop.ids[dead].copy(),
+        "parent_id": pop.parent_ids[dead].copy(),
+        "lineage_id": pop.lineage_ids[dead].copy(),
+        "birth_gen": pop.birth_gen[dead].copy(),
+        "death_gen": np.full(int(dead.sum()), pop.generation, np.int64),
+        "fitness": fitness[dead].copy(),
+        "sigma": pop.sigma()[dead],
+        "gate": pop.gate()[dead],
+    }
+
+
+def next_shares(verdict: Verdict, keep: np.ndarray, parents: np.ndarray, size: int) -> np.ndarray:
+    """Shares of survivors then offspring, summing to 1.
+
+    With ``split_shares`` (PBML, drift) a parent with c offspring splits its renormalised share
+    into c + 1 equal parts, one for itself and one per child, so the total stays 1 and a child
+    starts exactly as abundant as its parent now is (our reconstruction: the paper does not say
+    how a newborn's share is set). Otherwise every genome gets 1/N.
+    """
+    if not verdict.split_shares:
+        return np.full(size, 1.0 / size)
+    kept = verdict.shares[keep].astype(np.float64)
+    kept = kept / kept.sum()
+    children = np.bincount(parents, minlength=keep.size)
+    kept = kept / (children + 1)
+    return np.concatenate([kept, kept[parents]])

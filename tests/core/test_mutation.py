@@ -1,0 +1,68 @@
+import numpy as np
+
+from pbml_control.genome import ModuleLayout
+from pbml_control.mutation import crossover, mutate, self_adapt
+from pbml_control.selection.config import MutationConfig
+
+LAYOUT = ModuleLayout(names=("frozen", "free"), sizes=(4, 3))
+CFG = MutationConfig()
+
+
+def parents(k: int = 50):
+    rng = np.random.default_rng(1)
+    params = rng.standard_normal((k, 7)).astype(np.float32)
+    log_sigma = np.full((k, 2), np.log(3.0), dtype=np.float32)
+    gate_logit = np.tile(np.array([-np.inf, np.inf], dtype=np.float32), (k, 1))
+    return params, log_sigma, gate_logit
+
+
+def test_gate_zero_leaves_module_bit_for_bit_unchanged():
+    params, log_sigma, gate_logit = parents()
+    child, _, child_gates = mutate(
+        params, log_sigma, gate_logit, LAYOUT, CFG, np.random.default_rng(2), sigma_scale=None
+    )
+    frozen, free = LAYOUT.slices
+    assert child[:, frozen].tobytes() == params[:, frozen].tobytes()
+    assert (child[:, free] != params[:, free]).all()
+    assert np.isneginf(child_gates[:, 0]).all() and np.isposinf(child_gates[:, 1]).all()
+
+
+def test_mutation_step_has_the_parent_radius():
+    params, log_sigma, gate_logit = parents(4000)
+    child, _, _ = mutate(params, log_sigma, gate_logit, LAYOUT, CFG, np.random.default_rng(3))
+    step = child[:, 4:] - params[:, 4:]
+    assert abs(step.std() - 3.0) < 0.1
+
+
+def test_sigma_scale_amplifies_only_this_mutation():
+    params, log_sigma, gate_logit = parents(4000)
+    rng = np.random.default_rng(3)
+    child, new_ls, _ = mutate(params, log_sigma, gate_logit, LAYOUT, CFG, rng, np.full(4000, 2.0))
+    assert abs((child[:, 4:] - params[:, 4:]).std() - 6.0) < 0.2
+    assert abs(np.exp(new_ls).mean() / 3.0 - 1.0) < 0.05
+
+
+def test_self_adaptation_respects_bounds():
+    cfg = MutationConfig(meta_rate=5.0, gate_meta_rate=50.0, sigma_min=0.01, sigma_max=1.0)
+    ls = np.zeros((1000, 2), np.float32)
+    gl = np.zeros((1000, 2), np.float32)
+    new_ls, new_gl = self_adapt(ls, gl, cfg, np.random.default_rng(0))
+    assert new_ls.min() >= np.log(0.01) - 1e-6 and new_ls.max() <= 1e-6
+    assert np.abs(new_gl).max() <= cfg.gate_logit_bound
+
+
+def test_same_generator_state_gives_same_children():
+    args = (*parents(), LAYOUT, CFG)
+    a = mutate(*args, np.random.default_rng(7))
+    b = mutate(*args, np.random.default_rng(7))
+    for x, y in zip(a, b, strict=True):
+        assert x.tobytes() == y.tobytes()
+
+
+def test_crossover_takes_whole_modules():
+    a = (np.zeros((200, 7), np.float32), np.zeros((200, 2)), np.zeros((200, 2)))
+    b = (np.ones((200, 7), np.float32), np.ones((200, 2)), np.ones((200, 2)))
+    params, ls, _ = crossover(a, b, LAYOUT, np.random.default_rng(0))
+    for m, sl in enumerate(LAYOUT.slices):
+        assert (params[:, sl] == ls[:, m : m + 1]).all()
+    assert 0 < ls.mean() < 1
