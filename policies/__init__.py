@@ -8,7 +8,7 @@ from .base import BODY_LEGS, Policy
 from .dense import LinearPolicy, MLPPolicy
 from .io import load_policy, save_policy
 from .layout import BatchedForward
-from .obs_norm import RunningStats
+from .obs_norm import Normalizer, RunningStats
 from .registry import POLICIES, make_policy, policy_from_dict
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "BatchedForward",
     "LinearPolicy",
     "MLPPolicy",
+    "Normalizer",
     "Policy",
     "RunningStats",
     "load_policy",

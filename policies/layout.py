@@ -11,7 +11,8 @@ torch definition, so ``get_flat``/``set_flat`` are plain concatenations.
 The numpy forward is what rollouts run: K genomes on K observations per call. It uses stacked
 ``np.matmul`` (one BLAS call of the same shape per genome), which makes row k's result
 bit-identical whatever the other rows are; the tests check this, because it is what makes a
-rollout's result independent of how many genomes a worker steps together.
+rollout's result independent of how many genomes a worker steps together. (Bit-identity holds
+for one numpy/BLAS build on one CPU type; across machines, results agree to float32 round-off.)
 """
 
 from __future__ import annotations

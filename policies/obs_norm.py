@@ -92,13 +92,15 @@ class RunningStats:
     def normalize(self, obs: np.ndarray, clip: float = 10.0) -> np.ndarray:
         """``clip((obs - mean) / sqrt(var + eps))`` as float32; the identity before any data.
 
-        Works on one observation ``(dim,)`` or a batch ``(K, dim)``; each row is computed
-        independently, so a genome's input does not depend on its batch neighbours.
+        One-off convenience; a rollout loop should take ``normalizer()`` once per generation.
         """
+        return self.normalizer(clip)(obs)
+
+    def normalizer(self, clip: float = 10.0) -> Normalizer:
+        """A frozen snapshot for the steps of one generation (statistics fixed, scale cached)."""
         if self.count == 0:
-            return np.asarray(obs, dtype=np.float32)
-        scaled = (np.asarray(obs, dtype=np.float64) - self.mean) / self.std
-        return np.clip(scaled, -clip, clip).astype(np.float32)
+            return Normalizer(np.zeros(self.dim), np.ones(self.dim), np.inf)
+        return Normalizer(self.mean.copy(), 1.0 / self.std, float(clip))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain float64 arrays for an ``npz`` checkpoint (``allow_pickle=False`` safe)."""
@@ -122,3 +124,24 @@ class RunningStats:
             and np.array_equal(self.mean, other.mean)
             and np.array_equal(self.m2, other.m2)
         )
+
+
+@dataclass(frozen=True, eq=False)
+class Normalizer:
+    """``obs -> clip((obs - mean) * inv_std)`` in float64, returned as float32.
+
+    Float64 arithmetic keeps precision when a feature's mean is large next to its spread; rows
+    are computed independently, so a genome's input never depends on its batch neighbours.
+    Identity (``mean`` 0, ``inv_std`` 1, no clip) for statistics without data.
+    """
+
+    mean: np.ndarray
+    inv_std: np.ndarray
+    clip: float
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        x = np.subtract(obs, self.mean, dtype=np.float64)
+        x *= self.inv_std
+        np.minimum(x, self.clip, out=x)
+        np.maximum(x, -self.clip, out=x)
+        return x.astype(np.float32)

@@ -83,3 +83,22 @@ def test_bad_inputs_are_errors():
         RunningStats.zeros(2).merge(RunningStats.zeros(3))
     with pytest.raises(ValueError, match="lack"):
         RunningStats.from_arrays({"mean": np.zeros(2)})
+
+
+def test_frozen_normalizer_matches_normalize_and_ignores_later_updates():
+    rng = np.random.default_rng(4)
+    stats = _stats_of(rng.normal(3.0, 2.0, size=(50, 4)))
+    obs = rng.normal(3.0, 2.0, size=(64, 4)).astype(np.float32)
+    normalizer = stats.normalizer(clip=3.0)
+    expected = stats.normalize(obs, clip=3.0)
+    stats.update(rng.normal(size=(50, 4)))
+    assert normalizer(obs).tobytes() == expected.tobytes()
+    assert normalizer(obs[5:6]).tobytes() == expected[5:6].tobytes()
+
+
+def test_normalize_keeps_precision_for_large_means():
+    rng = np.random.default_rng(5)
+    data = rng.normal(1e6, 1e-2, size=(1000, 1))  # float32 ulp at 1e6 is 0.06
+    stats = _stats_of(data)
+    z = stats.normalize(data)
+    np.testing.assert_allclose(z.std(), 1.0, rtol=1e-3)
