@@ -1,0 +1,32 @@
+"""`pbml resume RUN_DIR`: continue a run from its latest checkpoint, bit for bit."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "resume",
+        help="continue a run from its latest checkpoint",
+        description="Continue a run from its latest checkpoint. The result is bit-identical to "
+        "a run that was never interrupted.",
+    )
+    p.add_argument("run_dir", type=Path, help="run directory written by `pbml train`")
+    p.add_argument(
+        "--generations", type=int, help="total number of generations the run should reach"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pbml_control.report import print_summary
+    from pbml_control.run import read_checkpoint_config, resume_run
+
+    resume_run(args.run_dir, args.generations, progress=not args.quiet)
+    from pbml_control.checkpoint import load_checkpoint
+
+    print_summary(args.run_dir, read_checkpoint_config(load_checkpoint(args.run_dir)[1]))
+    return 0

@@ -1,0 +1,148 @@
+"""The experiment configuration: one typed dataclass tree, loaded from TOML (`configs/*.toml`),
+overridden from the command line (`--set population.size=128`), written next to the results.
+
+Every field carries a one-line doc (the comment above it); unknown keys and bad values are errors
+that name the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pbml_control.config_io import apply_overrides, dumps_toml, from_dict, read_toml
+from pbml_control.errors import ConfigError
+from pbml_control.selection.config import SelectionConfig
+
+BACKENDS = ("serial", "process", "ray")
+SCHEDULES = ("every", "fixed", "list")
+
+
+@dataclass
+class RunConfig:
+    #: Name of the run (used for the default run directory runs/NAME).
+    name: str = "run"
+    #: The one seed every random stream of the run is split from.
+    seed: int = 0
+    #: Total number of generations the run reaches.
+    generations: int = 100
+    #: Write a checkpoint every this many generations (0: only at the end and on Ctrl-C).
+    checkpoint_every: int = 10
+    #: Keep only this many most recent checkpoints (0: keep all).
+    keep_checkpoints: int = 3
+    #: Write the PNG plots at the end of the run.
+    plots: bool = True
+
+
+@dataclass
+class TaskConfig:
+    #: Gymnasium task id, e.g. pbml/HalfCheetahVel-v0 (`import envs` registers the pbml/ ones).
+    id: str = "pbml/HalfCheetahVel-v0"
+    #: Steps per episode (the meta-RL horizon is 200).
+    episode_steps: int = 200
+    #: Episodes per evaluation; a genome's fitness is the mean return over them.
+    episodes: int = 1
+    #: Show the goal to the policy (off: the population adapts by evolution, not conditioning).
+    goal_in_obs: bool = False
+    #: Extra keyword arguments for the task's constructor.
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GoalConfig:
+    #: 'every': a new goal from the task's split every `every` generations; 'fixed': one goal
+    #: for the whole run (the static baseline); 'list': the goals in `goals`, `every` apart.
+    schedule: str = "every"
+    #: Generations between goal changes (schedules 'every' and 'list').
+    every: int = 20
+    #: Which goal split to sample from: 'train' or 'test' (held-out goals).
+    split: str = "train"
+    #: The goal of the 'fixed' schedule (empty: the first goal sampled from the split).
+    goal: list[float] = field(default_factory=list)
+    #: The goals of the 'list' schedule, in order (cycled).
+    goals: list[list[float]] = field(default_factory=list)
+
+
+@dataclass
+class PolicyConfig:
+    #: Policy name from the policies registry: 'mlp', 'linear', ...
+    name: str = "mlp"
+    #: Keyword arguments for the policy (e.g. hidden = [64, 64], activation = 'tanh').
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Normalise observations with running statistics merged from every rollout.
+    obs_norm: bool = True
+
+
+@dataclass
+class PoolConfig:
+    #: Rollout backend: 'serial' (in-process), 'process' (local worker processes), 'ray'.
+    backend: str = "process"
+    #: Number of worker processes or Ray actors.
+    workers: int = 2
+    #: Genomes stepped in lockstep by one worker with one batched policy forward.
+    chunk_size: int = 8
+    #: A chunk of jobs running longer than this (seconds) is killed and re-run.
+    job_timeout_s: float = 600.0
+    #: A chunk whose worker dies or hangs is re-run at most this many times, then the run stops.
+    max_retries: int = 2
+    #: Ray cluster address ('' starts a local Ray; 'auto' or 'HOST:PORT' joins a cluster).
+    address: str = ""
+
+
+@dataclass
+class Config:
+    run: RunConfig = field(default_factory=RunConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    goals: GoalConfig = field(default_factory=GoalConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    population: SelectionConfig = field(default_factory=SelectionConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+
+    def validate(self) -> Config:
+        """Check values a type check cannot; raise ConfigError naming the key."""
+        _positive("run.generations", self.run.generations, allow_zero=True)
+        _positive("run.checkpoint_every", self.run.checkpoint_every, allow_zero=True)
+        _positive("task.episode_steps", self.task.episode_steps)
+        _positive("task.episodes", self.task.episodes)
+        _positive("goals.every", self.goals.every)
+        _positive("pool.workers", self.pool.workers)
+        _positive("pool.chunk_size", self.pool.chunk_size)
+        _positive("pool.max_retries", self.pool.max_retries, allow_zero=True)
+        if self.pool.job_timeout_s <= 0:
+            raise ConfigError(f"pool.job_timeout_s must be > 0, got {self.pool.job_timeout_s}")
+        _choice("pool.backend", self.pool.backend, BACKENDS)
+        _choice("goals.schedule", self.goals.schedule, SCHEDULES)
+        _choice("goals.split", self.goals.split, ("train", "test"))
+        if self.goals.schedule == "list" and not self.goals.goals:
+            raise ConfigError("goals.goals must list at least one goal when goals.schedule='list'")
+        self.population.validate()
+        return self
+
+
+def _positive(key: str, value: int, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+
+def _choice(key: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ConfigError(f"{key} must be one of {', '.join(options)}; got '{value}'")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Read a TOML file (or the defaults when `path` is None), apply `--set` overrides, check."""
+    data = read_toml(path) if path is not None else {}
+    apply_overrides(data, overrides or [])
+    return from_dict(Config, data).validate()
+
+
+def config_from_toml_text(text: str) -> Config:
+    import tomllib
+
+    return from_dict(Config, tomllib.loads(text)).validate()
+
+
+def dump_config(cfg: Config) -> str:
+    """The resolved config as TOML (what is written to RUN_DIR/config.toml)."""
+    return dumps_toml(cfg)

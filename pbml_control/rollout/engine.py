@@ -1,0 +1,170 @@
+"""The rollout engine: steps the genomes of one chunk in lockstep, one batched policy forward per
+step, on environments that live as long as the worker.
+
+A job's result depends only on (genome, goal, seed): every environment is reset with a seed
+derived from the job's seed and the episode index, and genome k's actions do not depend on which
+other genomes share its batch. So the pool may chunk and schedule jobs however it likes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from pbml_control.rollout.types import Chunk, EnvSpec, RolloutResult
+
+# MuJoCo flags these when the simulation becomes unstable (it then resets the state itself, so
+# the observations stay finite): a rollout that triggered one is failed, never ranked.
+_UNSTABLE_WARNINGS = ("mjWARN_BADQPOS", "mjWARN_BADQVEL", "mjWARN_BADQACC", "mjWARN_BADCTRL")
+
+
+def episode_seed(job_seed: int, episode: int) -> int:
+    """The reset seed of one episode of a job, independent of any worker state."""
+    return int(np.random.SeedSequence([int(job_seed), episode]).generate_state(1)[0])
+
+
+class EnvCache:
+    """Persistent environments of one worker, per environment spec (built once, reused)."""
+
+    def __init__(self) -> None:
+        self._envs: dict[EnvSpec, list[Any]] = defaultdict(list)
+        self._policies: dict[str, Any] = {}
+
+    def envs(self, spec: EnvSpec, count: int) -> list[Any]:
+        pool = self._envs[spec]
+        while len(pool) < count:
+            pool.append(spec.make())
+        return pool[:count]
+
+    def policy(self, description: dict[str, Any]):
+        from policies import policy_from_dict
+
+        key = repr(sorted(description.items()))
+        if key not in self._policies:
+            self._policies[key] = policy_from_dict(description)
+        return self._policies[key]
+
+    def close(self) -> None:
+        for pool in self._envs.values():
+            for env in pool:
+                env.close()
+        self._envs.clear()
+
+
+def _unstable(env: Any) -> str:
+    data = getattr(env.unwrapped, "data", None)
+    if data is None:
+        return ""
+    import mujoco
+
+    for name in _UNSTABLE_WARNINGS:
+        if data.warning[getattr(mujoco.mjtWarning, name)].number > 0:
+            return f"unstable physics ({name})"
+    return ""
+
+
+class _Episode:
+    """Lockstep state of K environments during one episode."""
+
+    def __init__(self, k: int, obs: np.ndarray) -> None:
+        self.obs = obs
+        self.active = np.ones(k, dtype=bool)
+        self.returns = np.zeros(k)
+        self.steps = np.zeros(k, dtype=np.int64)
+        self.failure = [""] * k
+        self.parts: list[dict[str, float]] = [defaultdict(float) for _ in range(k)]
+
+
+def _scale_actions(raw: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Map the policy's [-1, 1] outputs onto the action box."""
+    return low + (raw + 1.0) * 0.5 * (high - low)
+
+
+def _run_episode(chunk: Chunk, envs: list[Any], act, obs_stats, episode: int, record) -> _Episode:
+    k = len(chunk)
+    obs_list = []
+    for j, env in enumerate(envs):
+        options = None if chunk.goals is None else {"goal": chunk.goals[j]}
+        obs, _ = env.reset(seed=episode_seed(chunk.seeds[j], episode), options=options)
+        obs_list.append(obs)
+    ep = _Episode(k, np.asarray(obs_list, dtype=np.float64))
+    space = envs[0].action_space
+    low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+    while ep.active.any():
+        record(ep.obs, ep.active)
+        inputs = ep.obs if obs_stats is None else obs_stats.normalize(ep.obs)
+        actions = _scale_actions(act(inputs.astype(np.float32)).astype(np.float64), low, high)
+        for j in np.flatnonzero(ep.active):
+            _step_one(ep, j, envs[j], actions[j])
+    for j, env in enumerate(envs):
+        if not ep.failure[j]:
+            ep.failure[j] = _unstable(env)
+    return ep
+
+
+def _step_one(ep: _Episode, j: int, env: Any, action: np.ndarray) -> None:
+    if not np.all(np.isfinite(action)):
+        ep.failure[j], ep.active[j] = "non-finite action", False
+        return
+    obs, reward, terminated, truncated, info = env.step(action)
+    ep.steps[j] += 1
+    if not (np.isfinite(reward) and np.all(np.isfinite(obs))):
+        ep.failure[j], ep.active[j] = "non-finite observation or reward", False
+        return
+    ep.obs[j] = obs
+    ep.returns[j] += reward
+    for key, value in info.items():
+        if key.startswith("reward_"):
+            ep.parts[j][key] += float(value)
+    if terminated or truncated:
+        ep.active[j] = False
+
+
+def run_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
+    """Evaluate every job of a chunk; results in job order."""
+    batch = chunk.batch
+    policy = cache.policy(batch.policy)
+    act = policy.batched(np.ascontiguousarray(chunk.params, dtype=np.float32))
+    envs = cache.envs(batch.env, len(chunk))
+    obs_stats = None
+    if batch.obs_stats is not None:
+        from policies import RunningStats
+
+        obs_stats = RunningStats.from_arrays(batch.obs_stats)
+    seen: list[list[np.ndarray]] = [[] for _ in range(len(chunk))]
+
+    def record(obs: np.ndarray, active: np.ndarray) -> None:
+        if batch.collect_obs_stats:
+            for j in np.flatnonzero(active):
+                seen[j].append(obs[j].copy())
+
+    episodes = [_run_episode(chunk, envs, act, obs_stats, e, record) for e in range(batch.episodes)]
+    return [_result(chunk.start + j, j, episodes, seen[j], batch) for j in range(len(chunk))]
+
+
+def _result(index: int, j: int, episodes: list[_Episode], seen, batch) -> RolloutResult:
+    returns = np.array([ep.returns[j] for ep in episodes])
+    failure = next((ep.failure[j] for ep in episodes if ep.failure[j]), "")
+    parts: dict[str, float] = defaultdict(float)
+    for ep in episodes:
+        for key, value in ep.parts[j].items():
+            parts[key] += value / len(episodes)
+    obs_stats = None
+    if batch.collect_obs_stats and seen and not failure:
+        from policies import RunningStats
+
+        stats = RunningStats.zeros(len(seen[0]))
+        stats.update(np.asarray(seen))
+        obs_stats = stats.to_arrays()
+    return RolloutResult(
+        index=index,
+        fitness=-np.inf if failure else float(returns.mean()),
+        returns=returns,
+        steps=int(sum(ep.steps[j] for ep in episodes)),
+        reward_parts=dict(parts),
+        failed=bool(failure),
+        failure=failure,
+        obs_stats=obs_stats,
+    )

@@ -1,0 +1,178 @@
+"""Local worker processes with persistent environments.
+
+Workers start through `forkserver` (never `fork`: a parent that rendered must not fork workers
+that render), keep their environments between generations, and each runs one chunk at a time.
+The parent hands out chunks, waits on pipes and process sentinels, and re-runs the chunk of a
+worker that died or ran past the timeout on a fresh worker; a chunk that fails more than
+`max_retries` times stops the evaluation with `PoolError`. A Python exception inside a worker is
+a bug, not bad luck: it is raised at once with the worker's traceback.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+from pbml_control.rollout.base import Pool, PoolError
+from pbml_control.rollout.engine import EnvCache, run_chunk
+from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
+
+_PRELOAD = ["pbml_control.rollout.engine", "envs", "policies"]
+
+
+def _worker_main(conn: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    cache = EnvCache()
+    try:
+        while True:
+            try:
+                chunk = conn.recv()
+            except (EOFError, OSError):
+                return
+            if chunk is None:
+                return
+            try:
+                conn.send(("ok", run_chunk(chunk, cache)))
+            except Exception:
+                conn.send(("error", traceback.format_exc()))
+    finally:
+        cache.close()
+
+
+@dataclass
+class _Worker:
+    process: mp.process.BaseProcess
+    conn: Connection
+    chunk: int | None = None
+    started: float = 0.0
+
+
+@dataclass
+class _Queue:
+    chunks: list[Chunk]
+    pending: deque[int] = field(default_factory=deque)
+    attempts: dict[int, int] = field(default_factory=dict)
+    results: dict[int, list[RolloutResult]] = field(default_factory=dict)
+
+
+class ProcessPool(Pool):
+    def __init__(
+        self,
+        workers: int = 2,
+        chunk_size: int = 8,
+        job_timeout_s: float = 600.0,
+        max_retries: int = 2,
+        start_method: str = "forkserver",
+    ) -> None:
+        super().__init__(chunk_size)
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.job_timeout_s = job_timeout_s
+        self.max_retries = max_retries
+        self.restarts = 0
+        self._ctx = mp.get_context(start_method)
+        if start_method == "forkserver":
+            self._ctx.set_forkserver_preload(_PRELOAD)
+        self._workers = [self._spawn() for _ in range(workers)]
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def worker_pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers]
+
+    def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
+        queue = _Queue(self.chunks(batch))
+        queue.pending.extend(range(len(queue.chunks)))
+        while queue.pending or any(w.chunk is not None for w in self._workers):
+            self._dispatch(queue)
+            self._collect(queue)
+        return [r for i in range(len(queue.chunks)) for r in queue.results[i]]
+
+    def _dispatch(self, queue: _Queue) -> None:
+        for slot, worker in enumerate(self._workers):
+            if worker.chunk is None and queue.pending:
+                index = queue.pending.popleft()
+                worker.chunk, worker.started = index, time.monotonic()
+                try:
+                    worker.conn.send(queue.chunks[index])
+                except (BrokenPipeError, OSError):
+                    self._replace(slot, queue, "died before it received its jobs")
+
+    def _collect(self, queue: _Queue) -> None:
+        busy = {slot: w for slot, w in enumerate(self._workers) if w.chunk is not None}
+        if not busy:
+            return
+        deadline = min(w.started for w in busy.values()) + self.job_timeout_s
+        handles = [w.conn for w in busy.values()] + [w.process.sentinel for w in busy.values()]
+        ready = set(wait(handles, timeout=max(0.0, deadline - time.monotonic())))
+        now = time.monotonic()
+        for slot, worker in busy.items():
+            if worker.conn in ready:
+                self._receive(slot, worker, queue)
+            elif worker.process.sentinel in ready:
+                self._replace(slot, queue, f"died (exit code {worker.process.exitcode})")
+            elif now - worker.started > self.job_timeout_s:
+                self._replace(slot, queue, f"ran past the timeout of {self.job_timeout_s:g} s")
+
+    def _receive(self, slot: int, worker: _Worker, queue: _Queue) -> None:
+        try:
+            status, payload = worker.conn.recv()
+        except (EOFError, OSError):
+            self._replace(slot, queue, f"died (exit code {worker.process.exitcode})")
+            return
+        index, worker.chunk = worker.chunk, None
+        if status == "error":
+            chunk = queue.chunks[index]
+            raise PoolError(
+                f"a rollout raised in a worker (jobs {chunk.start}..{chunk.start + len(chunk) - 1})"
+                f":\n{payload}"
+            )
+        queue.results[index] = payload
+
+    def _replace(self, slot: int, queue: _Queue, why: str) -> None:
+        """Kill the worker in `slot`, start a fresh one, and queue its chunk again."""
+        worker = self._workers[slot]
+        index = worker.chunk
+        _kill(worker)
+        self.restarts += 1
+        self._workers[slot] = self._spawn()
+        if index is None:
+            return
+        attempts = queue.attempts.get(index, 0) + 1
+        queue.attempts[index] = attempts
+        chunk = queue.chunks[index]
+        if attempts > self.max_retries:
+            raise PoolError(
+                f"jobs {chunk.start}..{chunk.start + len(chunk) - 1} failed {attempts} times "
+                f"(last: worker {why}); raise pool.max_retries or pool.job_timeout_s if this is "
+                "expected"
+            )
+        queue.pending.appendleft(index)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            try:
+                worker.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for worker in self._workers:
+            worker.process.join(timeout=2.0)
+            _kill(worker)
+        self._workers = []
+
+
+def _kill(worker: _Worker) -> None:
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join(timeout=5.0)
+    worker.conn.close()

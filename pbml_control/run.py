@@ -1,0 +1,105 @@
+"""Start, resume and finish runs: the run directory around the generation loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pbml_control.callbacks import BestGenomes, Checkpointer, LineageLog, MetricsLog, Progress
+from pbml_control.checkpoint import atomic_write_text, load_checkpoint, split_arrays
+from pbml_control.config import Config, config_from_toml_text, dump_config
+from pbml_control.errors import CheckpointError, ConfigError
+from pbml_control.genome import Population
+from pbml_control.run_files import CsvLog, prepare_run_dir
+from pbml_control.seeding import generator_from_state
+from pbml_control.trainer import Experiment, TrainState, build_experiment, initial_state, train
+
+
+def default_callbacks(run_dir: Path, cfg: Config, progress: bool = True) -> list:
+    callbacks = [
+        MetricsLog(run_dir),
+        LineageLog(run_dir),
+        Checkpointer(run_dir, cfg.run.checkpoint_every, cfg.run.keep_checkpoints),
+        BestGenomes(run_dir),
+    ]
+    return callbacks + ([Progress()] if progress else [])
+
+
+def _run(exp: Experiment, state: TrainState, callbacks: list) -> TrainState:
+    """The loop with its end: on Ctrl-C the last whole generation is checkpointed."""
+    interrupted = True
+    try:
+        state = train(exp, state, callbacks)
+        interrupted = False
+    except KeyboardInterrupt:
+        for cb in callbacks:
+            if isinstance(cb, Checkpointer) and cb.latest is not None:
+                cb.save(exp, cb.latest)
+        raise
+    finally:
+        exp.pool.close()
+    for cb in callbacks:
+        cb.on_end(exp, state, interrupted)
+    return state
+
+
+def start_run(cfg: Config, run_dir: Path, overwrite: bool = False, progress: bool = True):
+    """A fresh run in `run_dir`: writes config.toml, then trains."""
+    exp = build_experiment(cfg)
+    try:
+        prepare_run_dir(run_dir, overwrite)
+        atomic_write_text(run_dir / "config.toml", dump_config(cfg))
+        state = initial_state(exp)
+    except BaseException:
+        exp.pool.close()
+        raise
+    return _run(exp, state, default_callbacks(run_dir, cfg, progress))
+
+
+def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
+    try:
+        population = Population.from_arrays(split_arrays(arrays, "pop"))
+        rng = generator_from_state(meta["rng"])
+        obs_stats = None
+        obs = split_arrays(arrays, "obs")
+        if exp.cfg.policy.obs_norm:
+            from policies import RunningStats
+
+            obs_stats = RunningStats.from_arrays(obs)
+    except (KeyError, ValueError, TypeError) as err:
+        raise CheckpointError(f"checkpoint content is inconsistent: {err}") from err
+    if population.params.shape[1] != exp.layout.num_params:
+        raise CheckpointError(
+            f"checkpoint genomes have {population.params.shape[1]} parameters, the policy "
+            f"has {exp.layout.num_params}"
+        )
+    return TrainState(population, rng, obs_stats, int(meta.get("env_steps", 0)))
+
+
+def read_checkpoint_config(meta: dict) -> Config:
+    try:
+        return config_from_toml_text(meta["config"])
+    except (KeyError, ConfigError) as err:
+        raise CheckpointError(f"checkpoint holds no valid config: {err}") from err
+
+
+def resume_run(run_dir: Path, generations: int | None = None, progress: bool = True):
+    """Continue a run from its latest checkpoint, bit for bit, up to `generations` in total."""
+    arrays, meta = load_checkpoint(run_dir)  # verified before anything on disk is touched
+    cfg = read_checkpoint_config(meta)
+    if generations is not None:
+        if generations < 0:
+            raise ConfigError(f"--generations must be >= 0, got {generations}")
+        cfg.run.generations = generations
+    exp = build_experiment(cfg)
+    try:
+        state = load_run_state(exp, arrays, meta)
+        done = state.population.generation
+        CsvLog(run_dir / "metrics.csv").truncate(lambda r: int(r["generation"]) < done)
+        CsvLog(run_dir / "lineages.csv").truncate(
+            lambda r: r["death"] != "" and int(r["death"]) < done
+        )
+        atomic_write_text(run_dir / "config.toml", dump_config(cfg))
+    except BaseException:
+        exp.pool.close()
+        raise
+    return _run(exp, state, default_callbacks(run_dir, cfg, progress))

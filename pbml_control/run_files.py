@@ -1,0 +1,130 @@
+"""The run directory and the files the trainer writes into it.
+
+RUN_DIR/
+  config.toml     the resolved config
+  metrics.csv     one row per generation (STYLE.md 10)
+  lineages.csv    one row per genome: id, parent, lineage, birth and death generation, fitness,
+                  module sigmas and gates (survivors get theirs at the end, death left empty)
+  checkpoints/    full-state checkpoints (pbml_control.checkpoint)
+  best/           the best genome of each surviving lineage, at the end
+  plots/          PNGs
+On resume, rows written after the checkpoint are dropped (rewritten atomically) and then produced
+again, identically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbml_control.checkpoint import atomic_write_text
+from pbml_control.errors import UserError
+from pbml_control.genome import ModuleLayout, Population
+
+
+def prepare_run_dir(path: Path, overwrite: bool) -> Path:
+    """Create a fresh run directory; refuse an existing non-empty one unless `overwrite`."""
+    if not path.parent.exists():
+        raise UserError(f"the parent folder of --out '{path}' does not exist; create it first")
+    if path.exists() and any(path.iterdir()):
+        if not overwrite:
+            raise UserError(
+                f"run directory '{path}' already exists; pass --overwrite to replace it, "
+                f"or `pbml resume {path}` to continue it"
+            )
+        if not (path / "config.toml").is_file():
+            raise UserError(f"'{path}' is not a run directory (no config.toml); not deleting it")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class CsvLog:
+    """An append-only CSV whose header is fixed by its first row."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fields: list[str] | None = None
+        if path.is_file():
+            with path.open(newline="") as handle:
+                self._fields = next(csv.reader(handle), None)
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        new = self._fields is None
+        if new:
+            self._fields = list(rows[0])
+        with self.path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, self._fields, restval="", extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerows(rows)
+
+    def truncate(self, keep) -> None:
+        """Keep only the rows for which `keep(row)` is true (atomic rewrite)."""
+        if not self.path.is_file():
+            return
+        with self.path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields, rows = reader.fieldnames or [], [r for r in reader if keep(r)]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fields, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(self.path, out.getvalue())
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with Path(path).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def lineage_rows(
+    records: dict[str, np.ndarray], layout: ModuleLayout, death: np.ndarray | None = None
+) -> list[dict[str, Any]]:
+    """Rows for lineages.csv from a TellReport.dead-like dict of arrays."""
+    ids = records["id"]
+    deaths = records.get("death_gen") if death is None else death
+    rows = []
+    for i in range(len(ids)):
+        row = {
+            "id": int(ids[i]),
+            "parent": int(records["parent_id"][i]),
+            "lineage": int(records["lineage_id"][i]),
+            "birth": int(records["birth_gen"][i]),
+            "death": "" if deaths is None else int(deaths[i]),
+            "fitness": float(records["fitness"][i]),
+        }
+        for m, name in enumerate(layout.names):
+            row[f"sigma/{name}"] = float(records["sigma"][i, m])
+            row[f"gate/{name}"] = float(records["gate"][i, m])
+        rows.append(row)
+    return rows
+
+
+def survivor_records(pop: Population) -> dict[str, np.ndarray]:
+    return {
+        "id": pop.ids,
+        "parent_id": pop.parent_ids,
+        "lineage_id": pop.lineage_ids,
+        "birth_gen": pop.birth_gen,
+        "fitness": pop.fitness,
+        "sigma": pop.sigma(),
+        "gate": pop.gate(),
+    }
+
+
+def best_per_lineage(pop: Population) -> list[int]:
+    """Index of the fittest evaluated genome of each lineage, lineages by descending fitness."""
+    best: dict[int, int] = {}
+    for i in np.flatnonzero(np.isfinite(pop.fitness)):
+        lineage = int(pop.lineage_ids[i])
+        if lineage not in best or pop.fitness[i] > pop.fitness[best[lineage]]:
+            best[lineage] = int(i)
+    return sorted(best.values(), key=lambda i: -pop.fitness[i])
