@@ -9,6 +9,7 @@ dataclass of a few ints and strings, workers receive it by pickle or rebuild it 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -40,7 +41,7 @@ _OUTPUT_GAIN = 0.01  # small last layer: initial actions near 0 (Andrychowicz et
 
 
 @dataclass(frozen=True)
-class Policy:
+class Policy(ABC):
     """Base spec of a dense policy ``obs -> hidden... -> tanh actions`` with named modules.
 
     ``modules="layers"`` (default) makes one module per dense layer. ``modules="legs"`` makes a
@@ -61,6 +62,7 @@ class Policy:
             value = getattr(self, attr)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{attr} must be a positive int, got {value!r}")
+            object.__setattr__(self, attr, int(value))  # numpy ints would not survive JSON
         if self.modules not in MODULE_MODES:
             raise ValueError(f"modules must be one of {MODULE_MODES}, got {self.modules!r}")
         if self.modules == "layers" and self.legs is not None:
@@ -70,12 +72,14 @@ class Policy:
 
     # --- what subclasses define -------------------------------------------------------------
     @property
+    @abstractmethod
     def hidden_dims(self) -> tuple[int, ...]:
-        raise NotImplementedError
+        """Widths of the hidden layers, input to output; empty for a linear policy."""
 
     @property
     def activation(self) -> str:
-        """Hidden-layer activation; the output layer is always tanh."""
+        """Hidden-layer activation; the output layer is always tanh. A subclass may make this a
+        dataclass field (``MLPPolicy`` does), which shadows the property."""
         return "tanh"
 
     # --- layout ------------------------------------------------------------------------------

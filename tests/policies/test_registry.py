@@ -1,6 +1,7 @@
 import json
 import pickle
 
+import numpy as np
 import pytest
 
 from policies import BODY_LEGS, POLICIES, MLPPolicy, make_policy, policy_from_dict
@@ -84,3 +85,9 @@ def test_policy_pickles_small_and_equal(policy):
 def test_from_dict_rejects_another_policys_description():
     with pytest.raises(ValueError, match="not 'mlp'"):
         MLPPolicy.from_dict({"name": "linear", "obs_dim": 3, "act_dim": 2})
+
+
+def test_numpy_int_dims_become_plain_ints():
+    policy = make_policy("linear", np.int64(5), np.int32(2))
+    assert type(policy.obs_dim) is int and type(policy.act_dim) is int
+    json.dumps(policy.to_dict())
