@@ -13,6 +13,8 @@ are reused, not forked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -65,3 +67,31 @@ def is_healthy_z(
     finite = np.isfinite(qpos).all(axis=-1) & np.isfinite(qvel).all(axis=-1)
     z = qpos[..., z_index]
     return finite & (z_range[0] <= z) & (z <= z_range[1])
+
+
+# Goal terms of the tasks, reading the physical quantities by their Gymnasium `info` names
+# (x_velocity, y_velocity, x_position, y_position). `TaskSpec.goal_term` is one of these, so a
+# rollout engine without env objects computes a task's goal term exactly as the task does.
+Quantities = Mapping[str, ArrayLike]
+
+
+def velocity_term(quantities: Quantities, goal: ArrayLike) -> np.ndarray:
+    """`velocity_reward` of `x_velocity`."""
+    return velocity_reward(quantities["x_velocity"], goal)
+
+
+def direction_term(quantities: Quantities, goal: ArrayLike) -> np.ndarray:
+    """`direction_reward` of `x_velocity`."""
+    return direction_reward(quantities["x_velocity"], goal)
+
+
+def planar_direction_term(quantities: Quantities, goal: ArrayLike) -> np.ndarray:
+    """`planar_direction_reward` of (`x_velocity`, `y_velocity`)."""
+    xy_velocity = np.stack([quantities["x_velocity"], quantities["y_velocity"]], axis=-1)
+    return planar_direction_reward(xy_velocity, goal)
+
+
+def goal_distance_term(quantities: Quantities, goal: ArrayLike) -> np.ndarray:
+    """`goal_distance_reward` of (`x_position`, `y_position`)."""
+    xy = np.stack([quantities["x_position"], quantities["y_position"]], axis=-1)
+    return goal_distance_reward(xy, goal)

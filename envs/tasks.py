@@ -14,6 +14,7 @@ goal distribution bumps the task's version.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ import gymnasium
 import numpy as np
 from gymnasium import error
 
+from envs import rewards
 from envs.goals import (
     AngleGoals,
     DiscGoals,
@@ -29,6 +31,8 @@ from envs.goals import (
     SignGoals,
     check_split,
 )
+
+GoalTerm = Callable[[rewards.Quantities, np.ndarray], np.ndarray]
 
 EPISODE_STEPS = 200
 """Default episode length: the meta-RL horizon (MAML, PEARL), not Gymnasium's 1000."""
@@ -44,6 +48,9 @@ class TaskSpec:
 
     `goal_low`/`goal_high` bound each goal coordinate (a box; `validate_goal` applies the exact
     range, e.g. the disc). `reward` and `split` are one-line documentation for the README.
+    `goal_term(quantities, goal)` is the reward's goal part, reported in `info` under
+    `goal_reward_key`; it reads quantities by their `info` names and broadcasts over a batch, so
+    the reward of a batch of raw MuJoCo states is the goal term plus the body's own parts.
     """
 
     id: str
@@ -56,6 +63,8 @@ class TaskSpec:
     split: str
     entry_point: str
     default_goal: np.ndarray
+    goal_reward_key: str
+    goal_term: GoalTerm = field(repr=False)
     goal_space: GoalSpace = field(repr=False)
 
     def validate(self, goal: object) -> np.ndarray:
@@ -70,6 +79,7 @@ def _task(
     module: str,
     goals: GoalSpace,
     default: Any,
+    term: tuple[str, GoalTerm],
     description: str,
     reward: str,
 ) -> TaskSpec:
@@ -85,12 +95,15 @@ def _task(
         split=goals.split_text,
         entry_point=f"envs.locomotion.{module}:{name}Env",
         default_goal=goals.validate(default, task_id),
+        goal_reward_key=term[0],
+        goal_term=term[1],
         goal_space=goals,
     )
 
 
 _VELOCITY = "-abs(v_x - goal) - ctrl_cost"
 _SPEED = "a target forward velocity in m/s"
+_VELOCITY_TERM = ("reward_velocity", rewards.velocity_term)
 _TASKS: tuple[TaskSpec, ...] = (
     _task(
         name="HalfCheetahVel",
@@ -98,6 +111,7 @@ _TASKS: tuple[TaskSpec, ...] = (
         module="half_cheetah",
         goals=IntervalGoals(0.0, 3.0, 3, _SPEED),
         default=1.0,
+        term=_VELOCITY_TERM,
         description="HalfCheetah runs at a target forward velocity (MAML/PEARL cheetah-vel).",
         reward=_VELOCITY,
     ),
@@ -107,6 +121,7 @@ _TASKS: tuple[TaskSpec, ...] = (
         module="half_cheetah",
         goals=SignGoals(),
         default=1.0,
+        term=("reward_direction", rewards.direction_term),
         description="HalfCheetah runs forward (+1) or backward (-1) (MAML/PEARL cheetah-dir).",
         reward="goal * v_x - ctrl_cost",
     ),
@@ -116,6 +131,7 @@ _TASKS: tuple[TaskSpec, ...] = (
         module="ant",
         goals=AngleGoals(),
         default=0.0,
+        term=("reward_direction", rewards.planar_direction_term),
         description="Ant runs in a planar direction given as an angle (PEARL ant-dir, all angles).",
         reward="(v_x, v_y) . (cos goal, sin goal) + healthy - ctrl_cost - contact_cost",
     ),
@@ -125,6 +141,7 @@ _TASKS: tuple[TaskSpec, ...] = (
         module="ant",
         goals=DiscGoals(3.0),
         default=(2.0, 0.0),
+        term=("reward_goal", rewards.goal_distance_term),
         description="Ant walks to a goal position in a disc of radius 3 (PEARL ant-goal).",
         reward="-||(x, y) - goal|| + healthy - ctrl_cost - contact_cost",
     ),
@@ -134,6 +151,7 @@ _TASKS: tuple[TaskSpec, ...] = (
         module="planar",
         goals=IntervalGoals(0.0, 3.0, 3, _SPEED),
         default=1.0,
+        term=_VELOCITY_TERM,
         description="Hopper hops at a target forward velocity (our addition).",
         reward=_VELOCITY + " + healthy",
     ),
@@ -143,6 +161,7 @@ _TASKS: tuple[TaskSpec, ...] = (
         module="planar",
         goals=IntervalGoals(0.0, 3.0, 3, _SPEED),
         default=1.0,
+        term=_VELOCITY_TERM,
         description="Walker2d walks at a target forward velocity (our addition).",
         reward=_VELOCITY + " + healthy",
     ),
@@ -152,6 +171,7 @@ _TASKS: tuple[TaskSpec, ...] = (
         module="planar",
         goals=IntervalGoals(0.0, 0.3, 3, _SPEED),
         default=0.1,
+        term=_VELOCITY_TERM,
         description="Swimmer swims at a target forward velocity (our addition; slow body).",
         reward=_VELOCITY,
     ),

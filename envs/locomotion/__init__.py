@@ -4,7 +4,7 @@ Importing this package imports MuJoCo; `import envs` does not, it registers stri
 """
 
 from envs.locomotion.ant import AntDirEnv, AntGoalEnv
-from envs.locomotion.base import GoalTask, VelocityTask
+from envs.locomotion.base import GoalTask
 from envs.locomotion.half_cheetah import HalfCheetahDirEnv, HalfCheetahVelEnv
 from envs.locomotion.planar import HopperVelEnv, SwimmerVelEnv, Walker2dVelEnv
 
@@ -16,6 +16,5 @@ __all__ = [
     "HalfCheetahVelEnv",
     "HopperVelEnv",
     "SwimmerVelEnv",
-    "VelocityTask",
     "Walker2dVelEnv",
 ]

@@ -13,7 +13,6 @@ import numpy as np
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
 
 from envs.locomotion.base import GoalTask
-from envs.rewards import goal_distance_reward, planar_direction_reward
 
 
 class AntDirEnv(GoalTask, AntEnv):
@@ -24,7 +23,6 @@ class AntDirEnv(GoalTask, AntEnv):
     """
 
     task_id = "pbml/AntDir-v0"
-    goal_reward_key = "reward_direction"
     _xy_before: np.ndarray
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -34,9 +32,9 @@ class AntDirEnv(GoalTask, AntEnv):
     def _torso_xy(self) -> np.ndarray:
         return self.data.body(self._main_body).xpos[:2]
 
-    def _goal_term(self, x_velocity: float) -> float:
-        xy_velocity = (self._torso_xy() - self._xy_before) / self.dt
-        return planar_direction_reward(xy_velocity, self.goal)
+    def _goal_quantities(self, x_velocity: float) -> dict[str, float]:
+        y_velocity = (self._torso_xy()[1] - self._xy_before[1]) / self.dt
+        return {"x_velocity": x_velocity, "y_velocity": y_velocity}
 
 
 class AntGoalEnv(GoalTask, AntEnv):
@@ -47,7 +45,6 @@ class AntGoalEnv(GoalTask, AntEnv):
     """
 
     task_id = "pbml/AntGoal-v0"
-    goal_reward_key = "reward_goal"
 
-    def _goal_term(self, x_velocity: float) -> float:
-        return goal_distance_reward(self.data.qpos[:2], self.goal)
+    def _goal_quantities(self, x_velocity: float) -> dict[str, float]:
+        return {"x_position": self.data.qpos[0], "y_position": self.data.qpos[1]}

@@ -5,11 +5,13 @@ observations, costs, health checks and termination stay Gymnasium's. The mixin o
 
 - holds the goal (set at construction with `goal=`, or per episode with
   `reset(options={"goal": g})`; a goal set at reset stays until the next one is set),
-- swaps the body's forward-progress reward part for the task's goal term, keeping Gymnasium's
-  other parts (`reward_ctrl`, `reward_contact`, `reward_survive`), and returns their sum,
+- swaps the body's forward-progress reward part for the task's goal term (`TaskSpec.goal_term`,
+  a pure function of quantities Gymnasium reports in `info`), keeps Gymnasium's other parts
+  (`reward_ctrl`, `reward_contact`, `reward_survive`), and returns the sum of the parts,
 - adds the goal to `info` and, only with `goal_in_obs=True`, the goal's features to the
-  observation. By default the goal is hidden: a PBML population adapts by evolution, not by
-  conditioning on the goal (DESIGN.md, "Tasks with changing goals").
+  observation (a velocity or a direction as itself, an angle as (cos, sin), a position as
+  (x, y); see `GoalSpace.features`). By default the goal is hidden: a PBML population adapts
+  by evolution, not by conditioning on the goal (DESIGN.md, "Tasks with changing goals").
 """
 
 from __future__ import annotations
@@ -21,25 +23,25 @@ from gymnasium import utils
 from gymnasium.spaces import Box
 from numpy.typing import ArrayLike
 
-from envs.rewards import velocity_reward
 from envs.tasks import TaskSpec, task_spec
 
 
 class GoalTask:
     """Mixin placed before a Gymnasium MuJoCo v5 env class: `class X(GoalTask, AntEnv)`.
 
-    A subclass names its `task_id` and `goal_reward_key` and implements `_goal_term`.
+    A subclass names its `task_id`; one whose goal term reads more than `x_velocity` overrides
+    `_goal_quantities`.
     """
 
     task_id: ClassVar[str]
-    goal_reward_key: ClassVar[str]
 
     def __init__(self, goal: ArrayLike | None = None, goal_in_obs: bool = False, **kwargs: Any):
         self.task: TaskSpec = task_spec(self.task_id)
         self._goal = self.task.default_goal if goal is None else self.task.validate(goal)
         self.goal_in_obs = bool(goal_in_obs)
         super().__init__(**kwargs)
-        # Gymnasium's bodies record their own positional args; record ours so pickling round-trips.
+        # Gymnasium's bodies record their own positional args; record ours so that a pickled env
+        # comes back with its construction kwargs (a goal set later travels by reset options).
         utils.EzPickle.__init__(self, goal=goal, goal_in_obs=goal_in_obs, **kwargs)
         if self.goal_in_obs:
             size = self.observation_space.shape[0] + self.task.goal_space.feature_size
@@ -79,20 +81,12 @@ class GoalTask:
         """Gymnasium's reward parts with `reward_forward` replaced by the goal term."""
         _, body_parts = super()._get_rew(x_velocity, action)
         del body_parts["reward_forward"]
-        parts = {self.goal_reward_key: self._goal_term(x_velocity), **body_parts}
+        goal_term = self.task.goal_term(self._goal_quantities(x_velocity), self._goal)
+        parts = {self.task.goal_reward_key: goal_term, **body_parts}
         # Python floats: Gymnasium's ctrl cost is float32, and float32 would win the sum (NEP 50).
         parts = {key: float(value) for key, value in parts.items()}
         return sum(parts.values()), parts
 
-    def _goal_term(self, x_velocity: float) -> float:
-        """The goal's reward term after a step (`x_velocity` as Gymnasium computed it)."""
-        raise NotImplementedError
-
-
-class VelocityTask(GoalTask):
-    """A target forward velocity: the goal term is -|v_x - goal| (`velocity_reward`)."""
-
-    goal_reward_key = "reward_velocity"
-
-    def _goal_term(self, x_velocity: float) -> float:
-        return velocity_reward(x_velocity, self.goal)
+    def _goal_quantities(self, x_velocity: float) -> dict[str, float]:
+        """The quantities the goal term reads, named as in `info`, after a step."""
+        return {"x_velocity": x_velocity}

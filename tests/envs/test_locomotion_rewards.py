@@ -82,14 +82,7 @@ def _random_steps(task_id: str, goal: np.ndarray, seed: int) -> list[tuple[float
 
 def _goal_term_from_info(task_id: str, goal: np.ndarray, info: dict) -> float:
     """The goal term recomputed with the pure functions from the quantities in `info`."""
-    body_task = task_id.removeprefix("pbml/")
-    if body_task.startswith("HalfCheetahDir"):
-        return rewards.direction_reward(info["x_velocity"], goal)
-    if body_task.startswith("AntDir"):
-        return rewards.planar_direction_reward([info["x_velocity"], info["y_velocity"]], goal)
-    if body_task.startswith("AntGoal"):
-        return rewards.goal_distance_reward([info["x_position"], info["y_position"]], goal)
-    return rewards.velocity_reward(info["x_velocity"], goal)
+    return envs.task_spec(task_id).goal_term(info, goal)
 
 
 @pytest.mark.parametrize("task_id", envs.TASK_IDS)
@@ -100,7 +93,7 @@ def test_pure_terms_reproduce_the_task_info_exactly(task_id: str) -> None:
     for _ in range(30):
         action = env.action_space.sample()
         info = env.step(action)[4]
-        assert info[env.goal_reward_key] == _goal_term_from_info(task_id, env.goal, info)
+        assert info[env.task.goal_reward_key] == _goal_term_from_info(task_id, env.goal, info)
         ctrl = rewards.control_cost(action, env._ctrl_cost_weight)
         assert info["reward_ctrl"] == pytest.approx(-ctrl, rel=1e-6)
         if "reward_contact" in info:
@@ -126,3 +119,18 @@ def test_pure_terms_broadcast_over_a_batch() -> None:
     qpos[1, 2], qpos[2, 0] = 1.5, np.nan
     healthy = rewards.is_healthy_z(qpos, np.zeros((5, 3)), (0.2, 1.0))
     assert healthy.tolist() == [True, False, False, True, True]
+
+
+@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+def test_task_goal_terms_broadcast_over_a_batch_of_states_and_goals(task_id: str) -> None:
+    spec = envs.task_spec(task_id)
+    goals = envs.sample_goals(task_id, np.random.default_rng(0), 6)
+    quantities = {
+        key: np.random.default_rng(1).normal(size=6)
+        for key in ("x_velocity", "y_velocity", "x_position", "y_position")
+    }
+    batched = spec.goal_term(quantities, goals)
+    assert batched.shape == (6,)
+    for i in range(6):
+        single = {key: value[i] for key, value in quantities.items()}
+        assert batched[i] == pytest.approx(spec.goal_term(single, goals[i]), abs=1e-12)
