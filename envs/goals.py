@@ -121,11 +121,16 @@ class GoalSpace(ABC):
         return int(self.features(self.low).size)
 
     def validate(self, goal: object, task_id: str) -> np.ndarray:
-        """Return `goal` as a float64 array of `shape`; raise InvalidGoalError naming the task."""
+        """Return `goal` as a float64 array of `shape`; raise InvalidGoalError naming the task.
+
+        A scalar goal may also come as a one-item sequence (`[1.5]`), the way TOML configs list it.
+        """
         try:
             array = np.array(goal, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise self._error(goal, task_id, "is not numeric") from exc
+        if self.shape == () and array.shape == (1,):
+            array = array.reshape(())  # a scalar goal written as a one-item list, as TOML gives it
         if array.shape != self.shape:
             raise self._error(goal, task_id, f"has shape {array.shape}, not {self.shape}")
         if not np.all(np.isfinite(array)):

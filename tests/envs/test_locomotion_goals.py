@@ -76,7 +76,7 @@ def test_a_bad_split_name_is_a_clear_error() -> None:
 BAD_GOALS = [
     ("pbml/HalfCheetahVel-v0", 3.5, r"out of range; expected .*\[0, 3\]"),
     ("pbml/HalfCheetahVel-v0", -0.1, r"out of range"),
-    ("pbml/HalfCheetahVel-v0", [1.0], r"shape \(1,\), not \(\)"),
+    ("pbml/HalfCheetahVel-v0", [1.0, 2.0], r"shape \(2,\), not \(\)"),
     ("pbml/HalfCheetahVel-v0", math.nan, r"not finite"),
     ("pbml/HalfCheetahVel-v0", "fast", r"not numeric"),
     ("pbml/HalfCheetahDir-v0", 0.5, r"out of range; expected a direction, -1.0 or \+1.0"),
@@ -103,6 +103,7 @@ def test_valid_goals_come_back_as_float64_arrays() -> None:
     goal = envs.validate_goal("pbml/AntGoal-v0", [1, -2])
     assert goal.dtype == np.float64 and goal.shape == (2,)
     assert envs.validate_goal("pbml/HalfCheetahVel-v0", 3).shape == ()
+    assert envs.validate_goal("pbml/HalfCheetahVel-v0", [2.5]).shape == ()  # TOML-style list
     assert envs.validate_goal("pbml/HalfCheetahDir-v0", -1) == -1.0
 
 
