@@ -82,7 +82,7 @@ def _scale_actions(raw: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.nda
     return low + (raw + 1.0) * 0.5 * (high - low)
 
 
-def _run_episode(chunk: Chunk, envs: list[Any], act, obs_stats, episode: int, record) -> _Episode:
+def _run_episode(chunk: Chunk, envs: list[Any], act, normalize, episode: int, record) -> _Episode:
     k = len(chunk)
     obs_list = []
     for j, env in enumerate(envs):
@@ -94,8 +94,8 @@ def _run_episode(chunk: Chunk, envs: list[Any], act, obs_stats, episode: int, re
     low, high = space.low.astype(np.float64), space.high.astype(np.float64)
     while ep.active.any():
         record(ep.obs, ep.active)
-        inputs = ep.obs if obs_stats is None else obs_stats.normalize(ep.obs)
-        actions = _scale_actions(act(inputs.astype(np.float32)).astype(np.float64), low, high)
+        inputs = ep.obs.astype(np.float32) if normalize is None else normalize(ep.obs)
+        actions = _scale_actions(act(inputs).astype(np.float64), low, high)
         for j in np.flatnonzero(ep.active):
             _step_one(ep, j, envs[j], actions[j])
     for j, env in enumerate(envs):
@@ -128,11 +128,11 @@ def run_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
     policy = cache.policy(batch.policy)
     act = policy.batched(np.ascontiguousarray(chunk.params, dtype=np.float32))
     envs = cache.envs(batch.env, len(chunk))
-    obs_stats = None
+    normalize = None
     if batch.obs_stats is not None:
         from policies import RunningStats
 
-        obs_stats = RunningStats.from_arrays(batch.obs_stats)
+        normalize = RunningStats.from_arrays(batch.obs_stats).normalizer()
     seen: list[list[np.ndarray]] = [[] for _ in range(len(chunk))]
 
     def record(obs: np.ndarray, active: np.ndarray) -> None:
@@ -140,7 +140,7 @@ def run_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
             for j in np.flatnonzero(active):
                 seen[j].append(obs[j].copy())
 
-    episodes = [_run_episode(chunk, envs, act, obs_stats, e, record) for e in range(batch.episodes)]
+    episodes = [_run_episode(chunk, envs, act, normalize, e, record) for e in range(batch.episodes)]
     return [_result(chunk.start + j, j, episodes, seen[j], batch) for j in range(len(chunk))]
 
 
