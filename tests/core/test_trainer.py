@@ -1,0 +1,148 @@
+"""The training loop end to end on a real MuJoCo task, kept tiny: determinism across backends and
+worker counts, bit-identical resume, Ctrl-C, corrupt checkpoints, run directory rules."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pbml_control.checkpoint import list_checkpoints, load_checkpoint
+from pbml_control.config import load_config
+from pbml_control.errors import CheckpointError, UserError
+from pbml_control.run import resume_run, start_run
+from pbml_control.run_files import read_csv
+
+TINY = [
+    "run.generations=4",
+    "run.checkpoint_every=2",
+    "run.keep_checkpoints=0",
+    "task.episode_steps=20",
+    "goals.every=2",
+    "policy.kwargs={hidden=[8]}",
+    "population.size=8",
+    "pool.chunk_size=2",
+    "pool.backend='serial'",
+]
+
+
+def tiny(*extra: str):
+    return load_config(None, TINY + list(extra))
+
+
+def deterministic(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if not k.startswith("time/")} for r in rows]
+
+
+def final_arrays(run: Path) -> dict[str, np.ndarray]:
+    return load_checkpoint(run)[0]
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    assert deterministic(read_csv(a / "metrics.csv")) == deterministic(read_csv(b / "metrics.csv"))
+    assert read_csv(a / "lineages.csv") == read_csv(b / "lineages.csv")
+    arrays_a, arrays_b = final_arrays(a), final_arrays(b)
+    assert arrays_a.keys() == arrays_b.keys()
+    for key in arrays_a:
+        np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ref") / "run"
+    start_run(tiny(), out, progress=False)
+    return out
+
+
+def test_run_directory_holds_everything(reference):
+    assert {p.name for p in reference.iterdir()} >= {
+        "config.toml", "metrics.csv", "lineages.csv", "checkpoints", "best",
+    }  # fmt: skip
+    rows = read_csv(reference / "metrics.csv")
+    assert [int(r["generation"]) for r in rows] == [0, 1, 2, 3]
+    assert [int(r["goal/segment"]) for r in rows] == [0, 0, 1, 1]
+    assert rows[0]["goal/value"] != rows[2]["goal/value"]  # the goal changed
+    for key in ("pop/fitness_max", "lineage/alive", "mut/sigma/hidden0", "mut/gate/output",
+                "env/steps", "time/overhead_s", "time/steps_per_s", "reward/reward_ctrl"):  # fmt: skip
+        assert key in rows[0], key
+    assert int(rows[0]["env/steps"]) == 8 * 20
+    lineages = read_csv(reference / "lineages.csv")
+    ids = [int(r["id"]) for r in lineages]
+    assert len(ids) == len(set(ids))
+    assert sum(r["death"] == "" for r in lineages) == 8  # the survivors
+    assert (reference / "best" / "index.json").is_file()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_process_backend_matches_serial_for_any_worker_count(reference, tmp_path, workers):
+    out = tmp_path / "run"
+    start_run(tiny("pool.backend='process'", f"pool.workers={workers}"), out, progress=False)
+    assert_same_run(reference, out)
+
+
+def test_resume_is_bit_identical(reference, tmp_path):
+    out = tmp_path / "run"
+    start_run(tiny("run.generations=2"), out, progress=False)
+    resume_run(out, generations=4, progress=False)
+    assert_same_run(reference, out)
+
+
+def test_resume_after_ctrl_c_is_bit_identical(reference, tmp_path, monkeypatch):
+    from pbml_control import callbacks
+
+    calls = {"n": 0}
+    original = callbacks.MetricsLog.on_generation
+
+    def interrupt_in_generation_three(self, exp, event):
+        original(self, exp, event)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(callbacks.MetricsLog, "on_generation", interrupt_in_generation_three)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        start_run(tiny("run.checkpoint_every=0"), out, progress=False)
+    monkeypatch.undo()
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["gen_000002.json"]
+    resume_run(out, progress=False)
+    assert_same_run(reference, out)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "json"])
+def test_corrupt_checkpoint_is_refused_and_nothing_changes(reference, tmp_path, damage):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    latest = list_checkpoints(out / "checkpoints")[-1]
+    npz = latest.with_suffix(".npz")
+    if damage == "truncate":
+        npz.write_bytes(npz.read_bytes()[:100])
+    elif damage == "flip":
+        blob = bytearray(npz.read_bytes())
+        blob[len(blob) // 2] ^= 0xFF
+        npz.write_bytes(bytes(blob))
+    else:
+        latest.write_text(latest.read_text()[:40])
+    before = tree_digest(out)
+    with pytest.raises(CheckpointError, match=latest.stem):
+        resume_run(out, generations=6, progress=False)
+    assert tree_digest(out) == before
+
+
+def test_existing_run_is_not_overwritten_unless_asked(reference, tmp_path):
+    with pytest.raises(UserError, match="--overwrite"):
+        start_run(tiny(), reference, progress=False)
+    with pytest.raises(UserError, match="parent folder"):
+        start_run(tiny(), tmp_path / "missing" / "run", progress=False)
