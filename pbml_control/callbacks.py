@@ -126,9 +126,15 @@ class BestGenomes(Callback):
         for rank, i in enumerate(best_per_lineage(pop)):
             name = f"lineage_{int(pop.lineage_ids[i]):06d}.npz"
             buffer = io.BytesIO()
-            np.savez(buffer, params=pop.params[i], log_sigma=pop.log_sigma[i],
-                     gate_logit=pop.gate_logit[i], id=pop.ids[i], lineage_id=pop.lineage_ids[i],
-                     fitness=pop.fitness[i])  # fmt: skip
+            np.savez(
+                buffer,
+                params=pop.params[i],
+                log_sigma=pop.log_sigma[i],
+                gate_logit=pop.gate_logit[i],
+                id=pop.ids[i],
+                lineage_id=pop.lineage_ids[i],
+                fitness=pop.fitness[i],
+            )
             atomic_write_bytes(self.folder / name, buffer.getvalue())
             index.append(
                 {
@@ -139,8 +145,12 @@ class BestGenomes(Callback):
                     "fitness": float(pop.fitness[i]),
                 }
             )
-        meta = {"task": exp.cfg.task.id, "policy": exp.policy.to_dict(),
-                "generation": pop.generation, "genomes": index}  # fmt: skip
+        meta = {
+            "task": exp.cfg.task.id,
+            "policy": exp.policy.to_dict(),
+            "generation": pop.generation,
+            "genomes": index,
+        }
         atomic_write_text(self.folder / "index.json", json.dumps(meta, indent=1))
         if state.obs_stats is not None:
             buffer = io.BytesIO()
@@ -165,9 +175,11 @@ class Progress(Callback):
         left = self.total - event.generation - 1
         eta = (time.perf_counter() - self.t0) / max(done, 1) * left
         row = event.row
-        text = (f"gen {event.generation + 1}/{self.total}  fitness max {row['pop/fitness_max']:.2f}"
-                f" mean {row['pop/fitness_mean']:.2f}  lineages {row['lineage/alive']}"
-                f"  {row['time/steps_per_s']:.0f} steps/s  ETA {_clock(eta)}")  # fmt: skip
+        text = (
+            f"gen {event.generation + 1}/{self.total}  fitness max {row['pop/fitness_max']:.2f}"
+            f" mean {row['pop/fitness_mean']:.2f}  lineages {row['lineage/alive']}"
+            f"  {row['time/steps_per_s']:.0f} steps/s  ETA {_clock(eta)}"
+        )
         if self.tty:
             filled = int(30 * (event.generation + 1) / self.total)
             bar = "#" * filled + "." * (30 - filled)

@@ -18,8 +18,13 @@ def fitness_metrics(fitness: np.ndarray, shares: np.ndarray) -> dict[str, float]
     values = fitness[finite]
     if not values.size:
         nan = float("nan")
-        return {"pop/fitness_max": nan, "pop/fitness_mean": nan, "pop/fitness_median": nan,
-                "pop/fitness_weighted": nan, "pop/failed": int((~finite).sum())}  # fmt: skip
+        return {
+            "pop/fitness_max": nan,
+            "pop/fitness_mean": nan,
+            "pop/fitness_median": nan,
+            "pop/fitness_weighted": nan,
+            "pop/failed": int((~finite).sum()),
+        }
     weights = shares[finite] / shares[finite].sum()
     return {
         "pop/fitness_max": float(values.max()),

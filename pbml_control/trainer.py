@@ -165,16 +165,29 @@ def train(exp: Experiment, state: TrainState, callbacks: list) -> TrainState:
             population, rng, merge_obs_stats(state.obs_stats, results), state.env_steps + steps
         )
         row = generation_row(
-            generation, exp.schedule.segment(generation), goal, state.population, fitness,
-            results, exp.layout, len(report.born), len(report.dead["id"]),
-        )  # fmt: skip
+            generation,
+            exp.schedule.segment(generation),
+            goal,
+            state.population,
+            fitness,
+            results,
+            exp.layout,
+            len(report.born),
+            len(report.dead["id"]),
+        )
         row["time/rollout_s"] = rollout_s
         row["time/steps_per_s"] = steps / max(rollout_s, 1e-9)
         row["time/overhead_s"] = time.perf_counter() - started - rollout_s
         event = GenerationEvent(
-            generation, row, state.population, fitness, results, report, new_state,
+            generation,
+            row,
+            state.population,
+            fitness,
+            results,
+            report,
+            new_state,
             goal_changed=exp.schedule.changes_at(generation),
-        )  # fmt: skip
+        )
         state = new_state
         for cb in callbacks:
             cb.on_generation(exp, event)

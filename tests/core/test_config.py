@@ -21,8 +21,16 @@ def test_every_shipped_config_loads(path):
 
 
 def test_overrides_are_typed_and_round_trip():
-    cfg = load_config(None, ["population.size=128", "pool.workers=2", "task.id=pbml/AntDir-v0",
-                             "policy.kwargs={hidden=[16, 16]}", "goals.goals=[[1.0], [2.0]]"])  # fmt: skip
+    cfg = load_config(
+        None,
+        [
+            "population.size=128",
+            "pool.workers=2",
+            "task.id=pbml/AntDir-v0",
+            "policy.kwargs={hidden=[16, 16]}",
+            "goals.goals=[[1.0], [2.0]]",
+        ],
+    )
     assert cfg.population.size == 128 and cfg.task.id == "pbml/AntDir-v0"
     assert cfg.policy.kwargs == {"hidden": [16, 16]}
     text = dump_config(cfg)
@@ -77,10 +85,21 @@ def test_every_config_field_is_documented():
 
 def test_train_cli_reports_a_bad_key_in_one_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "pbml_control", "train", "configs/quickstart.toml",
-         "--set", "populaton.size=4", "--out", str(tmp_path / "r")],
-        capture_output=True, text=True, cwd=CONFIGS[0].parents[1],
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pbml_control",
+            "train",
+            "configs/quickstart.toml",
+            "--set",
+            "populaton.size=4",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=CONFIGS[0].parents[1],
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "populaton" in proc.stderr and "population" in proc.stderr

@@ -58,14 +58,26 @@ def reference(tmp_path_factory) -> Path:
 
 def test_run_directory_holds_everything(reference):
     assert {p.name for p in reference.iterdir()} >= {
-        "config.toml", "metrics.csv", "lineages.csv", "checkpoints", "best",
-    }  # fmt: skip
+        "config.toml",
+        "metrics.csv",
+        "lineages.csv",
+        "checkpoints",
+        "best",
+    }
     rows = read_csv(reference / "metrics.csv")
     assert [int(r["generation"]) for r in rows] == [0, 1, 2, 3]
     assert [int(r["goal/segment"]) for r in rows] == [0, 0, 1, 1]
     assert rows[0]["goal/value"] != rows[2]["goal/value"]  # the goal changed
-    for key in ("pop/fitness_max", "lineage/alive", "mut/sigma/hidden0", "mut/gate/output",
-                "env/steps", "time/overhead_s", "time/steps_per_s", "reward/reward_ctrl"):  # fmt: skip
+    for key in (
+        "pop/fitness_max",
+        "lineage/alive",
+        "mut/sigma/hidden0",
+        "mut/gate/output",
+        "env/steps",
+        "time/overhead_s",
+        "time/steps_per_s",
+        "reward/reward_ctrl",
+    ):
         assert key in rows[0], key
     assert int(rows[0]["env/steps"]) == 8 * 20
     lineages = read_csv(reference / "lineages.csv")
