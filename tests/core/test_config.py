@@ -11,7 +11,7 @@ from pbml_control.config import Config, dump_config, load_config
 from pbml_control.config_io import field_docs
 from pbml_control.errors import ConfigError
 
-CONFIGS = sorted((__import__("pathlib").Path(__file__).parents[2] / "configs").glob("*.toml"))
+CONFIGS = sorted((__import__("pathlib").Path(__file__).parents[2] / "configs").rglob("*.toml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
