@@ -114,8 +114,8 @@ class Strategy(ABC):
         """The strategy's rule: survivors, their shares and parent weights."""
 
     def _ranks(self, fitness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Fitness ranks in [0, 1], 0 = best; ties share their average rank."""
-        return fitness_ranks(fitness)
+        """Fitness ranks in [0, 1], 0 = best; ties broken at random."""
+        return fitness_ranks(fitness, rng)
 
     def _founder_params(self, params: np.ndarray) -> np.ndarray:
         d, n = self.layout.num_params, self.cfg.size
@@ -142,22 +142,18 @@ def sanitize_fitness(fitness: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     return np.where(bad, -np.inf, fit), int(bad.sum())
 
 
-def fitness_ranks(fitness: np.ndarray) -> np.ndarray:
-    """Ranks in [0, 1] (0 = best, 1 = worst); tied fitness values get their average rank.
+def fitness_ranks(fitness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Ranks in [0, 1] (0 = best, 1 = worst); ties are broken uniformly at random.
 
-    Averaging ties matters for sparse fitness (the square world): any tie-break by index would
-    quietly favour some genomes.
+    Random tie-breaks matter on plateaus (identical founders, the sparse square world): with
+    averaged ranks tied genomes would keep equal shares forever, nobody would die and no
+    offspring would be born; with random ones the shares drift neutrally, as in a real
+    population, and an index-order tie-break would quietly favour some genomes.
     """
     n = fitness.size
-    if n == 1:
-        return np.zeros(1)
-    order = np.argsort(-fitness, kind="stable")
-    sorted_fit = -np.sort(-fitness, kind="stable")
-    _, first, counts = np.unique(-sorted_fit, return_index=True, return_counts=True)
-    avg = np.repeat(first + (counts - 1) / 2.0, counts)
     ranks = np.empty(n)
-    ranks[order] = avg
-    return ranks / (n - 1)
+    ranks[random_order(fitness, rng)] = np.arange(n) / max(n - 1, 1)
+    return ranks
 
 
 def random_order(fitness: np.ndarray, rng: np.random.Generator) -> np.ndarray:

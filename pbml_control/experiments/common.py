@@ -1,0 +1,99 @@
+"""Helpers shared by the toy-world experiments: seeds, the evolution loop, CSV and tables."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from pbml_control.errors import UserError
+from pbml_control.genome import Population
+from pbml_control.selection import Strategy
+
+#: fitness(params (N, D), generation) -> (N,) fitness.
+FitnessFn = Callable[[np.ndarray, int], np.ndarray]
+#: record(population, fitness) -> one CSV row for the generation just evaluated.
+RecordFn = Callable[[Population, np.ndarray], dict[str, float]]
+
+
+def prepare_out(out: Path) -> Path:
+    """Create the output folder; its parent must exist (a typo should not create a tree)."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise UserError(f"the parent folder of --out does not exist: {out.parent}")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out is a file, not a folder: {out}")
+    out.mkdir(exist_ok=True)
+    return out
+
+
+def streams(seed: int, run: int, purposes: Sequence[str]) -> dict[str, np.random.Generator]:
+    """One generator per purpose, split from (seed, run): a strategy never changes another
+    purpose's stream, so every strategy of one run sees the same founders and worlds."""
+    children = np.random.SeedSequence([seed, run]).spawn(len(purposes))
+    return {p: np.random.default_rng(c) for p, c in zip(purposes, children, strict=True)}
+
+
+def world_seed(seed: int, run: int) -> int:
+    """The integer seed of run ``run``'s world (square placements)."""
+    return int(np.random.SeedSequence([seed, run, 7]).generate_state(1)[0])
+
+
+def evolve(
+    strategy: Strategy,
+    pop: Population,
+    fitness_fn: FitnessFn,
+    generations: int,
+    rng: np.random.Generator,
+    record: RecordFn,
+) -> tuple[Population, list[dict[str, float]]]:
+    """The ask-evaluate-tell loop; returns the last population and one row per generation."""
+    rows = []
+    for gen in range(generations):
+        fitness = fitness_fn(strategy.ask(pop), gen)
+        rows.append({"generation": gen, **record(pop, fitness)})
+        pop, _ = strategy.tell(pop, fitness, rng)
+    return pop, rows
+
+
+def write_csv(path: Path, rows: list[dict[str, float]]) -> None:
+    """Write rows (same keys) with 6 significant digits, for byte-stable output."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _fmt(v) for k, v in row.items()})
+
+
+def column(runs: list[list[dict[str, float]]], key: str) -> np.ndarray:
+    """(runs, generations) array of one CSV column."""
+    return np.array([[row[key] for row in rows] for rows in runs], dtype=np.float64)
+
+
+def mean_sd(values: np.ndarray, digits: int = 2) -> str:
+    """'mean ± sd' over seeds."""
+    v = np.asarray(values, dtype=np.float64)
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1) if v.size > 1 else 0.0:.{digits}f}"
+
+
+def slope_per_100(series: np.ndarray) -> np.ndarray:
+    """Least-squares slope of each row of (runs, T), per 100 generations."""
+    t = np.arange(series.shape[1], dtype=np.float64)
+    t = t - t.mean()
+    return 100.0 * ((series - series.mean(axis=1, keepdims=True)) @ t) / (t @ t)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{float(value):.6g}"

@@ -1,0 +1,61 @@
+"""PNG plots of the toy-world experiments (matplotlib, Agg backend, imported lazily)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pbml_control.experiments.common import column
+
+Runs = dict[str, list[list[dict[str, float]]]]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _panel(ax, results: Runs, key: str, ylabel: str, title: str) -> None:
+    """Mean over seeds (line) and the seeds' min-max band, per strategy."""
+    for name, runs in results.items():
+        data = column(runs, key)
+        gens = np.arange(data.shape[1])
+        (line,) = ax.plot(gens, data.mean(axis=0), label=name)
+        ax.fill_between(
+            gens, data.min(axis=0), data.max(axis=0), color=line.get_color(), alpha=0.15
+        )
+    ax.set_xlabel("generation")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
+def save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    _pyplot().close(fig)
+
+
+def plot_numeric(results: Runs, path: Path) -> None:
+    """Numeric world: X and log10 R over generations, one line per strategy."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    _panel(axes[0], results, "x_mean", "mean X (fitness)", "Numeric world: X")
+    _panel(axes[1], results, "log10_r_mean", "mean log10 R", "Numeric world: R (mutation radius)")
+    save(fig, path)
+
+
+def plot_square(results: Runs, transfer: Runs, path: Path) -> None:
+    """Square world: fitness and mutation over generations; then Hard Square transfer."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(3, 1, figsize=(7, 10))
+    _panel(axes[0], results, "fitness_mean", "fraction in a square", "Square world: fitness")
+    _panel(axes[1], results, "log10_step", "mean log10(sigma * gate)", "Square world: mutation")
+    _panel(axes[2], transfer, "offspring_hit_cum", "cumulative offspring hit rate",
+           "Transfer to Hard Square (PBML selection for all)")  # fmt: skip
+    save(fig, path)

@@ -1,0 +1,49 @@
+import subprocess
+import sys
+
+import pytest
+
+from pbml_control.cli import main
+
+TINY = ["--seeds", "2", "--generations", "12", "--size", "8"]
+
+
+@pytest.mark.parametrize("world", ["numeric", "square"])
+def test_world_help(world, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["experiment", world, "--help"])
+    assert exc.value.code == 0 and "--generations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("world", ["numeric", "square"])
+def test_same_seed_gives_same_output(world, tmp_path, capsys):
+    extra = ["--transfer-generations", "3"] if world == "square" else []
+    for name in ("a", "b"):
+        assert main(["experiment", world, "--out", str(tmp_path / name), *TINY, *extra]) == 0
+    printed = capsys.readouterr().out
+    assert "| pbml |" in printed
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
+    assert any(f.suffix == ".png" for f in files) and any(f.suffix == ".csv" for f in files)
+    for rel in files:
+        if rel.suffix != ".png":
+            assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["numeric", "--strategies", "pbml,bogus"], "bogus"),
+        (["square", "--generations", "-5"], "--generations"),
+        (["numeric", "--seeds", "0"], "--seeds"),
+        (["numeric", "--out", "no/such/parent/out"], "parent"),
+    ],
+)
+def test_bad_arguments_are_one_line_exit_2(args, needle, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pbml_control", "experiment", *args, *TINY[:2]],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr
