@@ -45,7 +45,8 @@ def plot_numeric(results: Runs, path: Path) -> None:
     """Numeric world: X and log10 R over generations, one line per strategy."""
     plt = _pyplot()
     fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
-    _panel(axes[0], results, "x_mean", "mean X (fitness)", "Numeric world: X")
+    _panel(axes[0], results, "x_mean", "mean X (fitness, symlog)", "Numeric world: X")
+    axes[0].set_yscale("symlog", linthresh=10.0)  # strategies differ by orders of magnitude
     _panel(axes[1], results, "log10_r_mean", "mean log10 R", "Numeric world: R (mutation radius)")
     save(fig, path)
 
