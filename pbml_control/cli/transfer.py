@@ -1,0 +1,144 @@
+"""`pbml transfer RUN_DIR --task ID`: adapt a trained population to a new goal or task."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "transfer",
+        help="adapt a run's final population to new goals or a new task of the same body",
+        description="Seed a population from a run's final population (all lineages, with their "
+        "mutation functions), evolve it for K generations on held-out goals or another task of "
+        "the same body, and write the adaptation curve (fitness after 0..K generations) as CSV "
+        "and PNG. --compare adds, under the same budget and seeds, a population started from "
+        "scratch and populations from baseline runs.",
+    )
+    p.add_argument("run_dir", type=Path, help="run directory written by `pbml train`")
+    p.add_argument("--task", help="task id (default: the run's task)")
+    goal = p.add_mutually_exclusive_group()
+    goal.add_argument("--goal", help="one goal, e.g. 1.5 or '2.0,-1.0'")
+    goal.add_argument(
+        "--goals",
+        choices=("test", "train"),
+        default="test",
+        help="sample goals from the task's held-out test split (default) or train",
+    )
+    p.add_argument("--num-goals", type=int, default=3, help="goals sampled with --goals")
+    p.add_argument("--generations", type=int, default=10, help="K: generations of adaptation")
+    p.add_argument("--seeds", type=int, default=2, help="seeds per goal")
+    p.add_argument("--strategy", help="selection during transfer (default: the run's)")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also evolve a population from scratch and the --baseline runs",
+    )
+    p.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="NAME=RUN_DIR",
+        help="a baseline run to compare, e.g. greedy=runs/hc_greedy (repeatable)",
+    )
+    p.add_argument("--out", type=Path, help="output folder (default RUN_DIR/transfers/<name>)")
+    p.set_defaults(func=run)
+
+
+def parse_goal(text: str) -> np.ndarray:
+    from pbml_control.errors import UserError
+
+    try:
+        values = [float(v) for v in re.split(r"[,\s]+", text.strip()) if v]
+    except ValueError:
+        raise UserError(f"--goal must be numbers separated by commas, got '{text}'") from None
+    return np.asarray(values[0] if len(values) == 1 else values, dtype=np.float64)
+
+
+def plan_goals(args, task_id: str) -> list[np.ndarray]:
+    import envs
+    from pbml_control.errors import UserError
+    from pbml_control.seeding import Purpose, stream
+
+    try:
+        if args.goal is not None:
+            return [envs.validate_goal(task_id, parse_goal(args.goal))]
+        if args.num_goals < 1:
+            raise UserError(f"--num-goals must be >= 1, got {args.num_goals}")
+        rng = stream(0, Purpose.TRANSFER, 1)
+        return list(envs.sample_goals(task_id, rng, args.num_goals, split=args.goals))
+    except ValueError as err:
+        raise UserError(str(err)) from err
+
+
+def parse_sources(args):
+    from pbml_control.errors import UserError
+    from pbml_control.transfer import Source
+
+    sources = [Source("run", args.run_dir)]
+    if args.compare:
+        sources.append(Source("scratch", None))
+    for text in args.baseline:
+        name, _, path = text.partition("=")
+        if not name or not path:
+            raise UserError(f"--baseline expects NAME=RUN_DIR, got '{text}'")
+        sources.append(Source(name, Path(path)))
+    return sources
+
+
+def run(args: argparse.Namespace) -> int:
+    from pbml_control.errors import UserError
+    from pbml_control.transfer import (
+        CURVE_FIELDS,
+        TransferPlan,
+        load_source_config,
+        run_transfer,
+        summary_table,
+    )
+
+    if args.generations < 1 or args.seeds < 1:
+        raise UserError("--generations and --seeds must be >= 1")
+    base = load_source_config(args.run_dir)
+    task_id = args.task or base.task.id
+    plan = TransferPlan(
+        task_id, plan_goals(args, task_id), args.generations, args.seeds, args.strategy
+    )
+    name = f"{task_id.split('/')[-1]}_{'goal' if args.goal else args.goals}"
+    if args.out is not None and not args.out.parent.exists():
+        raise UserError(f"the parent folder of --out '{args.out}' does not exist")
+    out = args.out or args.run_dir / "transfers" / name
+    rows = run_transfer(parse_sources(args), plan)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "adaptation.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, CURVE_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    print_table(summary_table(rows), task_id, plan)
+    print(f"wrote {out / 'adaptation.csv'}")
+    write_plot(out)
+    return 0
+
+
+def write_plot(out: Path) -> None:
+    try:
+        from pbml_control.plots import plot_adaptation
+    except ImportError:
+        return
+    print(f"wrote {plot_adaptation(out / 'adaptation.csv', out / 'adaptation.png')}")
+
+
+def print_table(table: list[dict], task_id: str, plan) -> None:
+    print(
+        f"adaptation on {task_id}: {len(plan.goals)} goals x {plan.seeds} seeds, "
+        f"fitness max of the population (mean over goals and seeds)"
+    )
+    keys = list(table[0])
+    print(" | ".join(f"{k:>15}" for k in keys))
+    for row in table:
+        cells = [f"{row[k]:>15}" if isinstance(row[k], str) else f"{row[k]:15.2f}" for k in keys]
+        print(" | ".join(cells))

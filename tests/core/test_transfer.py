@@ -1,0 +1,109 @@
+"""`pbml transfer`: adaptation curves from a trained run, compared with scratch; body checks."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from pbml_control.cli import main
+from pbml_control.config import load_config
+from pbml_control.run import start_run
+
+TINY = [
+    "run.generations=3",
+    "task.episode_steps=15",
+    "goals.every=2",
+    "policy.kwargs={hidden=[8]}",
+    "population.size=6",
+    "pool.chunk_size=3",
+    "pool.backend='serial'",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("transfer") / "run"
+    start_run(load_config(None, TINY), out, progress=False)
+    return out
+
+
+def test_transfer_writes_the_adaptation_curve_with_scratch_and_baselines(trained, tmp_path, capsys):
+    out = tmp_path / "t"
+    code = main(
+        [
+            "transfer",
+            str(trained),
+            "--goals",
+            "test",
+            "--num-goals",
+            "2",
+            "--generations",
+            "2",
+            "--seeds",
+            "1",
+            "--compare",
+            "--baseline",
+            f"again={trained}",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    with (out / "adaptation.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    sources = {r["source"] for r in rows}
+    assert sources == {"run", "scratch", "again"}
+    # K + 1 points (generation 0 is the transferred population as is) per goal and seed.
+    assert len(rows) == 3 * 2 * 3
+    run = [r for r in rows if r["source"] == "run"]
+    again = [r for r in rows if r["source"] == "again"]
+    assert run == [{**r, "source": "run"} for r in again]  # same genomes, same seeds: same curve
+    printed = capsys.readouterr().out
+    assert "scratch" in printed and "gen 0" in printed
+
+
+def test_transfer_to_another_task_of_the_same_body(trained, tmp_path):
+    code = main(
+        [
+            "transfer",
+            str(trained),
+            "--task",
+            "pbml/HalfCheetahDir-v0",
+            "--goal",
+            "-1",
+            "--generations",
+            "1",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path / "dir"),
+        ]
+    )
+    assert code == 0 and (tmp_path / "dir" / "adaptation.csv").is_file()
+
+
+def test_transfer_to_another_body_is_refused_naming_both_shapes(trained, capsys):
+    code = main(["transfer", str(trained), "--task", "pbml/AntDir-v0", "--generations", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "(17,)" in err and "(105,)" in err and "(6,)" in err and "(8,)" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--goal", "7"], "out of range"),
+        (["--goal", "fast"], "--goal must be numbers"),
+        (["--generations", "0"], "--generations"),
+    ],
+)
+def test_bad_transfer_arguments_are_one_line_errors(trained, capsys, args, message):
+    assert main(["transfer", str(trained), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_missing_run_is_a_clear_error(tmp_path, capsys):
+    assert main(["transfer", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
