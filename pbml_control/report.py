@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pbml_control.analysis import early_late, recovery_table
+from pbml_control.analysis import early_late, recovery_table, segments
 from pbml_control.run_files import read_csv
 
 
-def print_summary(run_dir: Path, cfg, horizon: int = 5) -> None:
+def print_summary(run_dir: Path, horizon: int = 5) -> None:
     rows = read_csv(run_dir / "metrics.csv")
     if not rows:
         print(f"run directory: {run_dir} (no generations run)")
@@ -22,6 +22,7 @@ def print_summary(run_dir: Path, cfg, horizon: int = 5) -> None:
         f"mean {float(last['pop/fitness_mean']):.2f}  lineages {last['lineage/alive']}  "
         f"env steps {steps}  ({steps / max(total_time, 1e-9):.0f} steps/s overall)"
     )
+    print_segments(rows)
     for key in ("pop/fitness_max", "pop/fitness_mean"):
         summary = early_late(recovery_table(rows, horizon, key))
         if summary is None:
@@ -33,3 +34,15 @@ def print_summary(run_dir: Path, cfg, horizon: int = 5) -> None:
                 f"  {name:6} {s['segments']:>9} {s['start']:9.2f} {s['gain']:9.2f} "
                 f"{s['gens_to_90']:12.1f}"
             )
+
+
+def print_segments(rows: list[dict], key: str = "pop/fitness_max") -> None:
+    """Per goal period: the goal, the fitness right after the change, the best and the last."""
+    segs = segments(rows, key)
+    if len(segs) < 2:
+        return
+    goals = {int(r["goal/segment"]): r["goal/value"] for r in rows}
+    print(f"per goal period ({key}):")
+    print(f"  {'segment':>7} {'goal':>12} {'start':>9} {'best':>9} {'end':>9}")
+    for s, curve in segs.items():
+        print(f"  {s:7d} {goals[s]:>12} {curve[0]:9.2f} {curve.max():9.2f} {curve[-1]:9.2f}")

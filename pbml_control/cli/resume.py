@@ -23,10 +23,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.report import print_summary
-    from pbml_control.run import read_checkpoint_config, resume_run
+    from pbml_control.run import resume_run
 
     resume_run(args.run_dir, args.generations, progress=not args.quiet)
-    from pbml_control.checkpoint import load_checkpoint
-
-    print_summary(args.run_dir, read_checkpoint_config(load_checkpoint(args.run_dir)[1]))
+    print_summary(args.run_dir)
     return 0

@@ -37,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)
     out = args.out or Path("runs") / cfg.run.name
     start_run(cfg, out, overwrite=args.overwrite, progress=not args.quiet)
-    print_summary(out, cfg)
+    print_summary(out)
     return 0
