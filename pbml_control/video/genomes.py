@@ -1,0 +1,145 @@
+"""The genomes a video shows: the best genome of each lineage, from a run or a checkpoint.
+
+A run directory's `best/` (written at the end of `pbml train`) is read when it is there; otherwise,
+and for a checkpoint file, the checkpoint's population is ranked the same way
+(`run_files.best_per_lineage`), so an interrupted run can be recorded too. Nothing here imports
+MuJoCo: the GL backend must be chosen before that (`pbml_control.video.gl`).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbml_control.checkpoint import load_checkpoint, resolve_checkpoint, split_arrays
+from pbml_control.config import Config, config_from_toml_text
+from pbml_control.errors import CheckpointError, ConfigError, UserError
+from pbml_control.genome import Population
+from pbml_control.run_files import best_per_lineage
+
+
+@dataclass(frozen=True)
+class RankedGenome:
+    """One genome to show: its parameters and what its panel label says."""
+
+    params: np.ndarray
+    id: int
+    lineage: int
+    fitness: float
+    rank: int
+
+    @property
+    def label(self) -> str:
+        return f"#{self.rank + 1} lineage {self.lineage}  f={self.fitness:.1f}"
+
+
+@dataclass
+class RunGenomes:
+    """What recording needs from a run: config, policy, frozen observation statistics, genomes."""
+
+    config: Config
+    policy: dict[str, Any]
+    obs_stats: dict[str, np.ndarray] | None
+    #: Best genome of each lineage, best lineage first.
+    genomes: list[RankedGenome]
+    #: Generations done when these genomes were saved.
+    generation: int
+    #: The run directory (videos go to RUN_DIR/videos by default).
+    run_dir: Path
+
+    def top(self, k: int) -> list[RankedGenome]:
+        """The best genomes of the top `k` lineages; UserError if the run has fewer."""
+        if k < 1:
+            raise UserError(f"--lineages must be >= 1, got {k}")
+        if k > len(self.genomes):
+            raise UserError(
+                f"--lineages {k}: the run has only {len(self.genomes)} lineage(s) with an "
+                "evaluated genome"
+            )
+        return self.genomes[:k]
+
+
+def load_run_genomes(path: str | Path) -> RunGenomes:
+    """Genomes from a run directory (its best/, else its latest checkpoint) or a checkpoint."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"'{path}' does not exist (give a run directory or a checkpoint file)")
+    if (path / "best" / "index.json").is_file():
+        return _from_best(path)
+    return _from_checkpoint(path)
+
+
+def _read_config(text: str, where: Path) -> Config:
+    try:
+        return config_from_toml_text(text)
+    except ConfigError as err:
+        raise CheckpointError(f"'{where}' holds no valid config: {err}") from err
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise CheckpointError(f"'{path}' cannot be read: {err}") from err
+
+
+def _from_best(run_dir: Path) -> RunGenomes:
+    best = run_dir / "best"
+    config_path = run_dir / "config.toml"
+    if not config_path.is_file():
+        raise UserError(f"'{run_dir}' has best/ but no config.toml; is it a run directory?")
+    try:
+        index = json.loads((best / "index.json").read_text())
+        entries = sorted(index["genomes"], key=lambda e: e["rank"])
+        genomes = [_best_entry(best, e) for e in entries]
+        policy, generation = index["policy"], int(index["generation"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise CheckpointError(f"'{best / 'index.json'}' is unreadable: {err}") from err
+    stats_path = best / "obs_stats.npz"
+    obs_stats = _load_npz(stats_path) if stats_path.is_file() else None
+    config = _read_config(config_path.read_text(), config_path)
+    return RunGenomes(config, policy, obs_stats, genomes, generation, run_dir)
+
+
+def _best_entry(best: Path, entry: dict[str, Any]) -> RankedGenome:
+    arrays = _load_npz(best / entry["file"])
+    return RankedGenome(
+        params=np.asarray(arrays["params"], dtype=np.float32),
+        id=int(entry["id"]),
+        lineage=int(entry["lineage"]),
+        fitness=float(entry["fitness"]),
+        rank=int(entry["rank"]),
+    )
+
+
+def _from_checkpoint(path: Path) -> RunGenomes:
+    json_path = resolve_checkpoint(path)
+    arrays, meta = load_checkpoint(json_path)
+    try:
+        population = Population.from_arrays(split_arrays(arrays, "pop"))
+        policy = meta["policy"]
+    except (KeyError, ValueError) as err:
+        raise CheckpointError(f"checkpoint '{json_path}' is inconsistent: {err}") from err
+    genomes = [
+        RankedGenome(
+            params=population.params[i],
+            id=int(population.ids[i]),
+            lineage=int(population.lineage_ids[i]),
+            fitness=float(population.fitness[i]),
+            rank=rank,
+        )
+        for rank, i in enumerate(best_per_lineage(population))
+    ]
+    if not genomes:
+        raise UserError(f"checkpoint '{json_path}' holds no evaluated genome; use a later one")
+    obs = split_arrays(arrays, "obs")
+    config = _read_config(meta.get("config", ""), json_path)
+    folder = json_path.parent
+    run_dir = folder.parent if folder.name == "checkpoints" else folder
+    return RunGenomes(config, policy, obs or None, genomes, population.generation, run_dir)
