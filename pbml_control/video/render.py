@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.errors import UserError
-from pbml_control.rollout.engine import _scale_actions, episode_seed
+from pbml_control.rollout.engine import episode_seed, scale_actions
 from pbml_control.video import overlay
 from pbml_control.video.genomes import RankedGenome
 from pbml_control.video.scene import GoalArt, VelocityMeter, goal_art
@@ -103,7 +103,7 @@ class Panel:
             return
         obs = np.asarray(self.obs, dtype=np.float64)[None]
         inputs = obs.astype(np.float32) if self.normalize is None else self.normalize(obs)
-        action = _scale_actions(self.act(inputs).astype(np.float64), self.low, self.high)[0]
+        action = scale_actions(self.act(inputs).astype(np.float64), self.low, self.high)[0]
         self.obs, reward, terminated, truncated, info = self.env.step(action)
         self.episode_return += float(reward)
         self.meter.add(info)

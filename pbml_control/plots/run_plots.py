@@ -1,0 +1,71 @@
+"""`plot_run`: every plot a run directory has the data for, written into RUN_DIR/plots/.
+
+- fitness.png: max, mean and median fitness, goal changes marked (metrics.csv)
+- mutation.png: per-module mutation radius and gate (metrics.csv)
+- muller.png: lineage shares over generations (lineage_shares.csv, when recorded)
+- adaptation_<name>.png: adaptation curves per source (transfers/<name>/adaptation.csv)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pbml_control.errors import UserError
+from pbml_control.plots import data, figures
+from pbml_control.plots.shares import FILE as SHARES_FILE
+
+FITNESS = {"max": "pop/fitness_max", "mean": "pop/fitness_mean", "median": "pop/fitness_median"}
+ADAPTATION = ("fitness_max", "fitness_mean")
+
+
+def plot_run(run_dir: str | Path) -> list[Path]:
+    """Write the run's plots; returns the files written (none before the first generation)."""
+    run_dir = Path(run_dir)
+    metrics = run_dir / "metrics.csv"
+    if not metrics.is_file():
+        raise UserError(f"'{run_dir}' has no metrics.csv; is it a run directory?")
+    out = run_dir / "plots"
+    out.mkdir(exist_ok=True)
+    written: list[Path] = []
+    rows = data.read_rows(metrics)
+    if rows:
+        written += [_fitness(rows, out), _mutation(rows, out)]
+        shares = run_dir / SHARES_FILE
+        if shares.is_file():
+            written.append(_muller(data.read_rows(shares), rows, out))
+    for path in sorted((run_dir / "transfers").glob("*/adaptation.csv")):
+        written.extend(_adaptation(path, out))
+    return written
+
+
+def _fitness(rows: data.Rows, out: Path) -> Path:
+    series = {name: data.column(rows, key) for name, key in FITNESS.items()}
+    fig = figures.fitness_figure(data.column(rows, "generation"), series, data.goal_changes(rows))
+    return figures.save(fig, out / "fitness.png")
+
+
+def _mutation(rows: data.Rows, out: Path) -> Path:
+    names = data.modules(rows)
+    sigma = {m: data.column(rows, f"mut/sigma/{m}") for m in names}
+    gate = {m: data.column(rows, f"mut/gate/{m}") for m in names}
+    gens = data.column(rows, "generation")
+    fig = figures.mutation_figure(gens, sigma, gate, data.goal_changes(rows))
+    return figures.save(fig, out / "mutation.png")
+
+
+def _muller(share_rows: data.Rows, rows: data.Rows, out: Path) -> Path:
+    matrix = data.share_matrix(share_rows)
+    fig = figures.muller_figure(matrix, data.goal_changes(rows))
+    return figures.save(fig, out / "muller.png")
+
+
+def _adaptation(path: Path, out: Path) -> list[Path]:
+    rows = data.read_rows(path)
+    if not rows:
+        return []
+    name = path.parent.name
+    missing = {"source", "goal_index", "seed", "generation", *ADAPTATION} - set(rows[0])
+    if missing:
+        raise UserError(f"'{path}' lacks column(s): {', '.join(sorted(missing))}")
+    panels = {key: data.adaptation_curves(rows, key) for key in ADAPTATION}
+    return [figures.save(figures.adaptation_figure(name, panels), out / f"adaptation_{name}.png")]

@@ -1,0 +1,108 @@
+"""`pbml record`: real MuJoCo frames, K panels side by side, the GL install hint, bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pbml_control.cli import main
+from pbml_control.video.gl import INSTALL_HINT, RendererUnavailable, ensure_gl
+from tests.helpers.tiny_run import ROOT, tiny_run  # noqa: F401 (fixture)
+
+imageio = pytest.importorskip("imageio.v2")
+TINY = ["--width", "64", "--height", "48", "--quiet"]
+
+
+def record(args: list[str]) -> int:
+    return main(["record", *args])
+
+
+def test_video_has_expected_frames_and_moves(tiny_run, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "best.mp4"
+    assert record([str(tiny_run), "--out", str(out), *TINY]) == 0
+    frames = np.asarray(imageio.mimread(out))
+    # HalfCheetah runs at 20 Hz, so the default is one frame per step: reset + 20 steps.
+    assert frames.shape == (21, 48, 64, 3)
+    assert frames.std(axis=(1, 2, 3)).min() > 10  # not blank
+    assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean() > 1  # it moves
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_lineages_are_laid_out_side_by_side_with_labels(tiny_run, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "top2.mp4"
+    assert record([str(tiny_run), "--lineages", "2", "--steps", "4", "--out", str(out), *TINY]) == 0
+    frames = np.asarray(imageio.mimread(out))
+    assert frames.shape == (5, 48, 128, 3)
+    printed = capsys.readouterr().out
+    assert "panel 1: #1 lineage" in printed and "panel 2: #2 lineage" in printed
+    for panel in (frames[0, :, :64], frames[0, :, 64:]):
+        label = panel[:9, :40].astype(int)  # the label's dark box with white text
+        assert label.max() > 180 and label.max() - label.min() > 120
+
+
+def test_gif_from_a_checkpoint_on_another_task(tiny_run, tmp_path):  # noqa: F811
+    out = tmp_path / "dir.gif"
+    checkpoint = tiny_run / "checkpoints" / "gen_000002.json"
+    args = [str(checkpoint), "--task", "pbml/HalfCheetahDir-v0", "--goal", "-1", "--steps", "3"]
+    assert record([*args, "--episodes", "2", "--out", str(out), *TINY]) == 0
+    frames = imageio.mimread(out)
+    assert len(frames) == 2 * (1 + 3) and frames[0].shape[:2] == (48, 64)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{missing}"], "does not exist"),
+        (["{run}", "--task", "pbml/NoSuchTask-v0"], "unknown task"),
+        (["{run}", "--goal", "1,2"], "--goal"),
+        (["{run}", "--goal", "fast"], "--goal"),
+        (["{run}", "--lineages", "99"], "--lineages"),
+        (["{run}", "--width", "63"], "--width"),
+        (["{run}", "--out", "{tmp}/video.txt"], "--out"),
+        (["{run}", "--task", "pbml/AntDir-v0"], "observations"),
+    ],
+)
+def test_bad_input_is_a_one_line_error(tiny_run, tmp_path, capsys, args, message):  # noqa: F811
+    fill = {"missing": tmp_path / "nope", "run": tiny_run, "tmp": tmp_path}
+    assert record(TINY + [a.format(**fill) for a in args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_no_working_gl_backend_gives_the_install_hint():
+    failures = []
+
+    def probe(backend: str) -> str:
+        failures.append(backend)
+        return "cannot open libEGL.so.1"
+
+    with pytest.raises(RendererUnavailable) as exc:
+        ensure_gl(environ={}, probe=probe, imported=False)
+    assert failures == ["egl", "osmesa"]
+    assert INSTALL_HINT in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_gl_falls_back_to_osmesa_and_respects_a_chosen_backend():
+    def egl_missing(backend: str) -> str | None:
+        return "no EGL" if backend == "egl" else None
+
+    assert ensure_gl(environ={}, probe=egl_missing, imported=False) == "osmesa"
+    tried = []
+    ensure_gl(environ={"MUJOCO_GL": "glfw"}, probe=lambda b: tried.append(b), imported=False)
+    assert tried == ["glfw"]
+
+
+def test_invalid_renderer_in_a_fresh_process_exits_2_with_hint(tiny_run):  # noqa: F811
+    env = {**os.environ, "MUJOCO_GL": "nonsense"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pbml_control", "record", str(tiny_run), *TINY],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "MUJOCO_GL=nonsense" in lines[0]
+    assert "apt-get install libegl1" in lines[0] and "libosmesa6" in lines[0]
