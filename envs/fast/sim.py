@@ -87,14 +87,21 @@ class MjBatch:
 
         `mj_step` releases the GIL, so callers may run several `MjBatch`es from threads.
         """
-        m, skip, post = self.model, self.frame_skip, self._contact
+        m, skip, state_rows = self.model, self.frame_skip, self._state_rows
         self.ctrl[: len(actions)] = actions
         ctrl_rows, ctrl_views, datas = self._ctrl_rows, self._ctrl_views, self.datas
+        if self._track is None and not self._contact:  # the common planar case, inlined
+            for j in rows:
+                d = datas[j]
+                ctrl_views[j][:] = ctrl_rows[j]
+                mujoco.mj_step(m, d, skip)
+                mujoco.mj_getState(m, d, state_rows[j], _STATE)
+            return
         for j in rows:
             d = datas[j]
             ctrl_views[j][:] = ctrl_rows[j]
             mujoco.mj_step(m, d, skip)
-            if post:
+            if self._contact:
                 mujoco.mj_rnePostConstraint(m, d)
             self._gather(j, d)
 

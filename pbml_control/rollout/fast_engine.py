@@ -65,31 +65,43 @@ def run_fast_episode(
     """One episode of every job of the chunk on `task` (an `envs.fast.FastTask`)."""
     ep = FastEpisode(task.reset(seeds, chunk.goals))
     limit = task.max_episode_steps or np.iinfo(np.int64).max
+    everyone = list(range(len(seeds)))
     while ep.active.any():
         if record:
             ep.trace.append((ep.obs.copy(), ep.active.copy()))
         inputs = ep.obs.astype(np.float32) if normalize is None else normalize(ep.obs)
-        raw = act(inputs).astype(np.float64)
-        actions = scale_actions(raw, task.action_low, task.action_high)
-        ep.fail(ep.active & ~np.isfinite(actions).all(axis=1), "non-finite action")
+        actions = scale_actions(act(inputs).astype(np.float64), task.action_low, task.action_high)
+        finite = np.isfinite(actions).all(axis=1)
+        if not finite.all():
+            ep.fail(ep.active & ~finite, "non-finite action")
         stepped = ep.active.copy()
-        out = task.step(actions, np.flatnonzero(stepped).tolist())
-        _account(ep, stepped, out, limit)
+        rows = everyone if stepped.all() else np.flatnonzero(stepped).tolist()
+        _account(ep, stepped, task.step(actions, rows), limit)
     ep.finish(task)
     return ep
 
 
 def _account(ep: FastEpisode, stepped: np.ndarray, out: Any, limit: int) -> None:
-    """Add one step's outcome to the jobs that were stepped."""
-    ep.steps[stepped] += 1
-    finite = np.isfinite(out.reward) & np.isfinite(out.obs).all(axis=1)
-    ep.fail(stepped & ~finite, "non-finite observation or reward")
-    good = stepped & finite
-    ep.obs[good] = out.obs[good]
-    ep.returns[good] += out.reward[good]
+    """Add one step's outcome to the jobs that were stepped (masked ufuncs: one float64 addition
+    per job, as the engine's scalar loop does)."""
+    good = stepped & np.isfinite(out.reward) & np.isfinite(out.obs).all(axis=1)
+    if good.all():  # the common case: plain in-place operations, the same additions
+        ep.steps += 1
+        ep.obs = out.obs
+        ep.returns += out.reward
+        for key, values in out.parts.items():
+            ep.part_sums.setdefault(key, np.zeros(len(good)))[...] += values
+        ep.stepped_ok[...] = True
+        ep.active &= ~(out.terminated | (ep.steps >= limit))
+        return
+    np.add(ep.steps, 1, out=ep.steps, where=stepped)
+    if not np.array_equal(good, stepped):
+        ep.fail(stepped & ~good, "non-finite observation or reward")
+    np.copyto(ep.obs, out.obs, where=good[:, None])
+    np.add(ep.returns, out.reward, out=ep.returns, where=good)
     for key, values in out.parts.items():
         sums = ep.part_sums.setdefault(key, np.zeros(len(good)))
-        sums[good] += values[good]
+        np.add(sums, values, out=sums, where=good)
     ep.stepped_ok |= good
     ep.active &= ~(good & (out.terminated | (ep.steps >= limit)))
 

@@ -1,0 +1,49 @@
+"""The physics limit of a task: how fast bare `mj_step` runs, for the throughput benchmark.
+
+`pbml bench` reports every rollout backend as a share of this number, measured in the same run:
+`population` MjData of the task's model, reset as the task resets them, stepped `steps` times
+(`mj_step` with `nstep=frame_skip`, zero controls) from `threads` Python threads. `mj_step`
+releases the GIL, so the threads run in parallel; there is no policy, no observation, no reward,
+nothing a rollout engine could remove.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import mujoco
+
+from envs.fast import make_fast_task
+
+
+def physics_limit(
+    task_id: str,
+    population: int,
+    steps: int,
+    threads: int,
+    kwargs: Mapping[str, Any] | None = None,
+) -> float:
+    """Genome-environment steps per second of bare physics (see the module docstring)."""
+    task = make_fast_task(task_id, kwargs, population)
+    if task is None:
+        raise ValueError(f"{task_id} has no fast path, so no physics limit is measured")
+    task.reset(list(range(population)), None)
+    model, skip, datas = task.sim.model, task.sim.frame_skip, task.sim.datas
+    size = -(-population // threads)
+    groups = [datas[i : i + size] for i in range(0, population, size)]
+
+    def run(group: list[mujoco.MjData]) -> None:
+        for _ in range(steps):
+            for d in group:
+                mujoco.mj_step(model, d, skip)
+
+    workers = [threading.Thread(target=run, args=(g,)) for g in groups]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return population * steps / (time.perf_counter() - start)
