@@ -1,0 +1,168 @@
+"""The Ray backend: the process pool's contract on Ray actors, for one machine or a cluster.
+
+Each actor holds an `EnvCache` (persistent environments and fast-path simulations) for the whole
+run and evaluates one chunk at a time with the same `run_chunk` as the other backends, so results
+are bit-identical to the serial and process backends. The driver hands out chunks, waits with a
+timeout, and replaces an actor that died or ran past `job_timeout_s`, re-running its chunk on the
+new one; a chunk that fails more than `max_retries` times stops the evaluation with `PoolError`.
+A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
+actor's traceback.
+
+`address=''` starts a local Ray with `num_cpus=workers` (and shuts it down on `close`); any other
+address ('auto', 'HOST:PORT', 'ray://...') joins an existing cluster, whose nodes need this
+package installed in the same version. If Ray is already initialised in this process, the pool
+uses that. Ray is an optional dependency, imported only here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from pbml_control.errors import UserError
+from pbml_control.rollout.base import Pool, PoolError
+from pbml_control.rollout.engine import EnvCache, run_chunk
+from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
+
+INSTALL_HINT = "pip install pbml-control[ray]"
+
+
+def import_ray() -> Any:
+    """`ray`, or a UserError that gives the install command."""
+    try:
+        import ray
+    except ImportError as err:
+        raise UserError(
+            f"pool.backend = 'ray' needs Ray, which is not installed: {INSTALL_HINT}"
+        ) from err
+    return ray
+
+
+class RolloutActor:
+    """The body of a Ray actor: persistent environments, one chunk at a time."""
+
+    def __init__(self) -> None:
+        self.cache = EnvCache()
+
+    def run(self, chunk: Chunk) -> list[RolloutResult]:
+        return run_chunk(chunk, self.cache)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+@dataclass
+class _Running:
+    slot: int
+    chunk: int
+    started: float
+
+
+@dataclass
+class _Queue:
+    chunks: list[Chunk]
+    pending: deque[int] = field(default_factory=deque)
+    attempts: dict[int, int] = field(default_factory=dict)
+    results: dict[int, list[RolloutResult]] = field(default_factory=dict)
+    running: dict[Any, _Running] = field(default_factory=dict)
+
+
+class RayPool(Pool):
+    def __init__(
+        self,
+        workers: int = 2,
+        chunk_size: int = 8,
+        job_timeout_s: float = 600.0,
+        max_retries: int = 2,
+        address: str = "",
+    ) -> None:
+        super().__init__(chunk_size)
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self._ray = import_ray()
+        self.job_timeout_s = job_timeout_s
+        self.max_retries = max_retries
+        self.restarts = 0
+        self._owns_ray = not self._ray.is_initialized()
+        if self._owns_ray:
+            self._init_ray(workers, address)
+        self._actor_class = self._ray.remote(num_cpus=1, max_restarts=0)(RolloutActor)
+        self._actors = [self._actor_class.remote() for _ in range(workers)]
+
+    def _init_ray(self, workers: int, address: str) -> None:
+        if address:
+            self._ray.init(address=address, log_to_driver=True)
+        else:
+            self._ray.init(num_cpus=workers, include_dashboard=False)
+
+    def actors(self) -> list[Any]:
+        """The actor handles, slot by slot (tests kill one to check that nothing is lost)."""
+        return list(self._actors)
+
+    def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
+        queue = _Queue(self.chunks(batch))
+        queue.pending.extend(range(len(queue.chunks)))
+        while queue.pending or queue.running:
+            self._dispatch(queue)
+            self._collect(queue)
+        return [r for i in range(len(queue.chunks)) for r in queue.results[i]]
+
+    def _dispatch(self, queue: _Queue) -> None:
+        busy = {run.slot for run in queue.running.values()}
+        for slot, actor in enumerate(self._actors):
+            if slot not in busy and queue.pending:
+                index = queue.pending.popleft()
+                ref = actor.run.remote(queue.chunks[index])
+                queue.running[ref] = _Running(slot, index, time.monotonic())
+
+    def _collect(self, queue: _Queue) -> None:
+        if not queue.running:
+            return
+        oldest = min(run.started for run in queue.running.values())
+        timeout = max(0.0, oldest + self.job_timeout_s - time.monotonic())
+        ready, _ = self._ray.wait(list(queue.running), num_returns=1, timeout=timeout)
+        for ref in ready:
+            self._receive(ref, queue)
+        now = time.monotonic()
+        for ref, run in list(queue.running.items()):
+            if now - run.started > self.job_timeout_s:
+                del queue.running[ref]
+                self._replace(run, queue, f"ran past the timeout of {self.job_timeout_s:g} s")
+
+    def _receive(self, ref: Any, queue: _Queue) -> None:
+        exceptions = self._ray.exceptions
+        run = queue.running.pop(ref)
+        try:
+            queue.results[run.chunk] = self._ray.get(ref)
+        except exceptions.RayTaskError as err:
+            chunk = queue.chunks[run.chunk]
+            jobs = f"jobs {chunk.start}..{chunk.start + len(chunk) - 1}"
+            raise PoolError(f"a rollout raised in a Ray actor ({jobs}):\n{err}") from None
+        except exceptions.RayError as err:  # the actor or its node is gone
+            self._replace(run, queue, f"was lost ({type(err).__name__})")
+
+    def _replace(self, run: _Running, queue: _Queue, why: str) -> None:
+        """Kill the actor of `run`, start a fresh one in its slot, and queue its chunk again."""
+        self._ray.kill(self._actors[run.slot], no_restart=True)
+        self._actors[run.slot] = self._actor_class.remote()
+        self.restarts += 1
+        attempts = queue.attempts.get(run.chunk, 0) + 1
+        queue.attempts[run.chunk] = attempts
+        chunk = queue.chunks[run.chunk]
+        if attempts > self.max_retries:
+            raise PoolError(
+                f"jobs {chunk.start}..{chunk.start + len(chunk) - 1} failed {attempts} times "
+                f"(last: Ray actor {why}); raise pool.max_retries or pool.job_timeout_s if this is "
+                "expected"
+            )
+        queue.pending.appendleft(run.chunk)
+
+    def close(self) -> None:
+        for actor in self._actors:
+            self._ray.kill(actor, no_restart=True)
+        self._actors = []
+        if self._owns_ray and self._ray.is_initialized():
+            self._ray.shutdown()
