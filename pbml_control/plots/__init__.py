@@ -1,8 +1,20 @@
 """Run plots: `plot_run(run_dir)` writes PNGs into RUN_DIR/plots/ (what `pbml plot` and the end
 of `pbml train` call), and `LineageShares`, the callback that records what the Muller plot needs.
+
+matplotlib is imported only when plotting, so the trainer can hold the callback cheaply.
 """
 
-from pbml_control.plots.run_plots import plot_run
+from __future__ import annotations
+
+from pathlib import Path
+
 from pbml_control.plots.shares import LineageShares
 
 __all__ = ["LineageShares", "plot_run"]
+
+
+def plot_run(run_dir: str | Path) -> list[Path]:
+    """Write every plot the run has data for into RUN_DIR/plots/; returns the files written."""
+    from pbml_control.plots.run_plots import plot_run as write_plots
+
+    return write_plots(run_dir)
