@@ -9,6 +9,7 @@ from pbml_control.checkpoint import atomic_write_text, load_checkpoint, split_ar
 from pbml_control.config import Config, config_from_toml_text, dump_config
 from pbml_control.errors import CheckpointError, ConfigError
 from pbml_control.genome import Population
+from pbml_control.plots import LineageShares
 from pbml_control.run_files import CsvLog, prepare_run_dir
 from pbml_control.seeding import generator_from_state
 from pbml_control.trainer import Experiment, TrainState, build_experiment, initial_state, train
@@ -18,6 +19,7 @@ def default_callbacks(run_dir: Path, cfg: Config, progress: bool = True) -> list
     callbacks = [
         MetricsLog(run_dir),
         LineageLog(run_dir),
+        LineageShares(run_dir),
         Checkpointer(run_dir, cfg.run.checkpoint_every, cfg.run.keep_checkpoints),
         BestGenomes(run_dir),
     ]

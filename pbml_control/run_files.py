@@ -6,8 +6,11 @@ RUN_DIR/
   lineages.csv    one row per genome: id, parent, lineage, birth and death generation, fitness,
                   module sigmas and gates (survivors get theirs at the end, death left empty)
   checkpoints/    full-state checkpoints (pbml_control.checkpoint)
+  lineage_shares.csv  share of the top lineages per generation (for the Muller plot)
   best/           the best genome of each surviving lineage, at the end
-  plots/          PNGs
+  plots/          PNGs (`pbml plot`, and the end of `pbml train`)
+  videos/         `pbml record` output
+  transfers/      `pbml transfer` output: adaptation.csv and its plot, one folder per transfer
 On resume, rows written after the checkpoint are dropped (rewritten atomically) and then produced
 again, identically.
 """

@@ -22,9 +22,10 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pbml_control.report import print_summary
+    from pbml_control.cli.train import finish
+    from pbml_control.config import load_config
     from pbml_control.run import resume_run
 
     resume_run(args.run_dir, args.generations, progress=not args.quiet)
-    print_summary(args.run_dir)
+    finish(args.run_dir, load_config(args.run_dir / "config.toml"))
     return 0

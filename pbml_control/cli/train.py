@@ -31,11 +31,20 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.config import load_config
-    from pbml_control.report import print_summary
     from pbml_control.run import start_run
 
     cfg = load_config(args.config, args.overrides)
     out = args.out or Path("runs") / cfg.run.name
     start_run(cfg, out, overwrite=args.overwrite, progress=not args.quiet)
-    print_summary(out)
+    finish(out, cfg)
     return 0
+
+
+def finish(run_dir: Path, cfg) -> None:
+    """What `train` and `resume` print and write at the end: the summary, then the plots."""
+    from pbml_control.plots import plot_run
+    from pbml_control.report import print_summary
+
+    print_summary(run_dir)
+    if cfg.run.plots:
+        print(f"plots: {', '.join(str(p) for p in plot_run(run_dir))}")
