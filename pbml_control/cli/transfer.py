@@ -125,11 +125,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_plot(out: Path) -> None:
-    try:
-        from pbml_control.plots import plot_adaptation
-    except ImportError:
-        return
-    print(f"wrote {plot_adaptation(out / 'adaptation.csv', out / 'adaptation.png')}")
+    from pbml_control.plots import plot_adaptation
+
+    for path in plot_adaptation(out / "adaptation.csv", out):
+        print(f"wrote {path}")
 
 
 def print_table(table: list[dict], task_id: str, plan) -> None:

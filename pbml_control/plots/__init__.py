@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pbml_control.plots.shares import LineageShares
 
-__all__ = ["LineageShares", "plot_run"]
+__all__ = ["LineageShares", "plot_adaptation", "plot_run"]
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
@@ -18,3 +18,10 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     from pbml_control.plots.run_plots import plot_run as write_plots
 
     return write_plots(run_dir)
+
+
+def plot_adaptation(csv_path: str | Path, out_dir: str | Path) -> list[Path]:
+    """Plot one transfer's adaptation.csv into `out_dir`; returns the files written."""
+    from pbml_control.plots.run_plots import plot_adaptation as write_plot
+
+    return write_plot(Path(csv_path), Path(out_dir))

@@ -34,7 +34,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         if shares.is_file():
             written.append(_muller(data.read_rows(shares), rows, out))
     for path in sorted((run_dir / "transfers").glob("*/adaptation.csv")):
-        written.extend(_adaptation(path, out))
+        written.extend(plot_adaptation(path, out))
     return written
 
 
@@ -59,7 +59,8 @@ def _muller(share_rows: data.Rows, rows: data.Rows, out: Path) -> Path:
     return figures.save(fig, out / "muller.png")
 
 
-def _adaptation(path: Path, out: Path) -> list[Path]:
+def plot_adaptation(path: Path, out: Path) -> list[Path]:
+    """adaptation_<name>.png in `out` from a transfer's adaptation.csv (<name>: its folder)."""
     rows = data.read_rows(path)
     if not rows:
         return []

@@ -61,6 +61,8 @@ def test_transfer_writes_the_adaptation_curve_with_scratch_and_baselines(trained
     assert run == [{**r, "source": "run"} for r in again]  # same genomes, same seeds: same curve
     printed = capsys.readouterr().out
     assert "scratch" in printed and "gen 0" in printed
+    plot = out / "adaptation_t.png"
+    assert plot.is_file() and plot.stat().st_size > 1000 and str(plot) in printed
 
 
 def test_transfer_to_another_task_of_the_same_body(trained, tmp_path):
