@@ -7,7 +7,7 @@ checkpoints and progress are callbacks (`pbml_control.callbacks`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,8 +56,8 @@ class GenerationEvent:
     results: list[RolloutResult]
     report: TellReport
     state: TrainState
+    #: True when this generation's goal differs from the previous one.
     goal_changed: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def env_spec(cfg: Config) -> EnvSpec:
