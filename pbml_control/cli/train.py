@@ -34,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.run import start_run
 
     cfg = load_config(args.config, args.overrides)
-    out = args.out or Path("runs") / cfg.run.name
+    out = args.out
+    if out is None:  # the default parent, runs/, is created; an explicit --out's must exist
+        out = Path("runs") / cfg.run.name
+        out.parent.mkdir(exist_ok=True)
     start_run(cfg, out, overwrite=args.overwrite, progress=not args.quiet)
     finish(out, cfg)
     return 0

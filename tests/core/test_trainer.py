@@ -15,6 +15,8 @@ from pbml_control.errors import CheckpointError, UserError
 from pbml_control.run import resume_run, start_run
 from pbml_control.run_files import read_csv
 
+CONFIGS = Path(__file__).parents[2] / "configs"
+
 TINY = [
     "run.generations=4",
     "run.checkpoint_every=2",
@@ -158,3 +160,13 @@ def test_existing_run_is_not_overwritten_unless_asked(reference, tmp_path):
         start_run(tiny(), reference, progress=False)
     with pytest.raises(UserError, match="parent folder"):
         start_run(tiny(), tmp_path / "missing" / "run", progress=False)
+
+
+def test_train_cli_creates_the_default_runs_folder(tmp_path, monkeypatch, capsys):
+    from pbml_control.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    sets = [a for t in TINY + ["run.generations=1", "run.name='tiny'"] for a in ("--set", t)]
+    assert main(["train", str(CONFIGS / "quickstart.toml"), *sets, "--quiet"]) == 0
+    assert (tmp_path / "runs" / "tiny" / "metrics.csv").is_file()
+    assert "plots:" in capsys.readouterr().out
