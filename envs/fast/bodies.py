@@ -20,8 +20,15 @@ import gymnasium
 import numpy as np
 
 from envs import rewards
-from envs.fast.sim import MjBatch
+from envs.fast.sim import BatchSim, MjBatch
 from envs.tasks import TaskSpec
+
+try:  # MuJoCo >= 4 steps many simulations in one C call
+    from mujoco import batch as _batch  # noqa: F401
+
+    HAS_BATCH = True
+except ImportError:
+    HAS_BATCH = False
 
 
 @dataclass
@@ -50,13 +57,12 @@ class FastTask(ABC):
         self.action_high = env.action_space.high.astype(np.float64)
         self.obs_dim = int(env.observation_space.shape[0])
         self.dt = inner.dt
-        self._init_qpos = inner.init_qpos.copy()
-        self._init_qvel = inner.init_qvel.copy()
-        self._noise = inner._reset_noise_scale
+        self.init_qpos = inner.init_qpos.copy()
+        self.init_qvel = inner.init_qvel.copy()
+        self.reset_noise = inner._reset_noise_scale
         self._ctrl_weight = inner._ctrl_cost_weight
         self._default_goal = inner.goal
         self._goal_in_obs = inner.goal_in_obs
-        self._nq = inner.model.nq
         self.sim = self._make_sim(inner, capacity)
         self._k = 0
         self._goals = np.zeros(0)
@@ -78,18 +84,17 @@ class FastTask(ABC):
         self._k, self._goals = k, np.stack(rows) if rows else np.zeros(0)
         if self._goal_in_obs:
             self._features = np.stack([self.spec.goal_space.features(g) for g in rows])
-        self.sim.reset_rows(seeds, self._init_qpos, self._init_qvel, self._noise)
+        self.sim.reset_rows(seeds, self.init_qpos, self.init_qvel, self.reset_noise)
         return self._observe()
 
     def step(self, actions: np.ndarray, rows: Sequence[int]) -> StepOut:
         """Step `rows` with `actions` (k, act_dim) float64; values of other rows are garbage."""
         before = self._before()
         self.sim.step_rows(actions, rows)
-        with np.errstate(all="ignore"):  # non-finite rows are the caller's to fail
-            parts, terminated = self._rewards(actions, before)
-            # Python's sum, as GoalTask._get_rew: the same float64 additions in the same order.
-            reward = sum(parts.values())
-            return StepOut(self._observe(), reward, terminated, parts)
+        parts, terminated = self._rewards(actions, before)
+        # Python's sum, as GoalTask._get_rew: the same float64 additions in the same order.
+        reward = sum(parts.values())
+        return StepOut(self._observe(), reward, terminated, parts)
 
     def unstable(self, j: int) -> str:
         return self.sim.unstable(j)
@@ -103,7 +108,7 @@ class FastTask(ABC):
         return self.spec.goal_term(quantities, self._goals)
 
     @abstractmethod
-    def _make_sim(self, inner: Any, capacity: int) -> MjBatch: ...
+    def _make_sim(self, inner: Any, capacity: int) -> BatchSim | MjBatch: ...
 
     @abstractmethod
     def _before(self) -> np.ndarray:
@@ -122,18 +127,21 @@ class FastTask(ABC):
 class HalfCheetahTask(FastTask):
     """HalfCheetah-v5 with a goal term: obs = (qpos[1:], qvel); reward = goal term - ctrl cost."""
 
-    def _make_sim(self, inner: Any, capacity: int) -> MjBatch:
+    def _make_sim(self, inner: Any, capacity: int) -> BatchSim | MjBatch:
         self._skip = int(inner._exclude_current_positions_from_observation)
+        if HAS_BATCH:
+            return BatchSim(inner.model, capacity, inner.frame_skip)
         return MjBatch(inner.model, capacity, inner.frame_skip)
 
     def _before(self) -> np.ndarray:
-        return self.sim.state[: self._k, 0].copy()
+        return self.sim.qpos[: self._k, 0].copy()
 
     def _observe(self) -> np.ndarray:
-        return self._with_goal(self.sim.state[: self._k, self._skip :].copy())
+        k, sim = self._k, self.sim
+        return self._with_goal(np.concatenate([sim.qpos[:k, self._skip :], sim.qvel[:k]], axis=1))
 
     def _rewards(self, actions, before):
-        x_after = self.sim.state[: self._k, 0]
+        x_after = self.sim.qpos[: self._k, 0]
         x_velocity = (x_after - before) / self.dt
         goal = self._goal_term({"x_velocity": x_velocity, "x_position": x_after})
         ctrl = rewards.control_cost(actions, self._ctrl_weight)
@@ -163,16 +171,16 @@ class AntTask(FastTask):
 
     def _observe(self) -> np.ndarray:
         k, sim = self._k, self.sim
-        parts = [sim.state[:k, self._skip :]]
+        parts = [sim.qpos[:k, self._skip :], sim.qvel[:k]]
         if self._cfrc_in_obs:
             forces = np.clip(sim.cfrc_ext[:k, 1:], *self._contact_range)
             parts.append(forces.reshape(k, -1))
         return self._with_goal(np.concatenate(parts, axis=1))
 
     def _rewards(self, actions, before):
-        k, sim, nq = self._k, self.sim, self._nq
+        k, sim = self._k, self.sim
         xy_velocity = (sim.body_xy[:k] - before) / self.dt
-        qpos, qvel = sim.state[:k, :nq], sim.state[:k, nq:]
+        qpos, qvel = sim.qpos[:k], sim.qvel[:k]
         healthy = rewards.is_healthy_z(qpos, qvel, self._healthy_z)
         quantities = {
             "x_velocity": xy_velocity[:, 0],

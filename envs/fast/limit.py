@@ -17,6 +17,7 @@ from typing import Any
 import mujoco
 
 from envs.fast import make_fast_task
+from envs.fast.sim import MjBatch
 
 
 def physics_limit(
@@ -30,8 +31,9 @@ def physics_limit(
     task = make_fast_task(task_id, kwargs, population)
     if task is None:
         raise ValueError(f"{task_id} has no fast path, so no physics limit is measured")
-    task.reset(list(range(population)), None)
-    model, skip, datas = task.sim.model, task.sim.frame_skip, task.sim.datas
+    sim = MjBatch(task.sim.model, population, task.sim.frame_skip)
+    sim.reset_rows(range(population), task.init_qpos, task.init_qvel, task.reset_noise)
+    model, skip, datas = sim.model, sim.frame_skip, sim.datas
     size = -(-population // threads)
     groups = [datas[i : i + size] for i in range(0, population, size)]
 

@@ -126,12 +126,18 @@ def test_fast_ant_results_do_not_depend_on_pool_or_workers():
         same_results(pool.evaluate(batch), reference)
 
 
-def test_unstable_physics_fails_the_job_on_the_fast_path():
-    task = make_fast_task("pbml/HalfCheetahVel-v0", {}, 2)
-    task.reset([1, 2], None)
-    task.sim.datas[1].qvel[:] = 1e12  # MuJoCo flags and resets a diverging simulation
-    task.step(np.zeros((2, 6)), [0, 1])
-    assert task.unstable(0) == "" and task.unstable(1).startswith("unstable physics")
+def test_unstable_physics_is_reported_on_both_simulators():
+    for task_id in ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0"):  # mujoco.batch and MjData loop
+        task = make_fast_task(task_id, {}, 2)
+        task.reset([1, 2], None)
+        if hasattr(task.sim, "datas"):
+            task.sim.datas[1].qvel[:] = 1e12
+        else:
+            task.sim.qvel[1] = 1e12  # a view of the batch's state rows
+        task.step(np.zeros((2, task.action_low.size)), [0, 1])  # MuJoCo flags it, resets it
+        assert task.unstable(0) == "" and task.unstable(1) == "unstable physics (mjWARN_BADQVEL)"
+        task.reset([1, 2], None)
+        assert task.unstable(1) == ""  # a new episode starts clean
 
 
 def test_quiet_settotalmass_drops_only_that_warning(capfd):
