@@ -1,0 +1,65 @@
+"""`pbml bench`: rollout throughput of every backend next to the physics limit, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+QUICK = {"population": 8, "steps": 50, "repeats": 2}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure rollout throughput per backend against the physics limit",
+        description="Measure genome-environment steps per second of whole generations on the "
+        "serial, process and Ray backends (Ray if installed), next to the physics limit (bare "
+        "mj_step of the same number of simulations from `--workers` threads) measured in the "
+        "same run, in interleaved rounds. Prints a markdown table with medians, min-max and "
+        "each row's share of the limit.",
+    )
+    from pbml_control.throughput import BACKENDS, TASKS
+
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), metavar="TASK", help="task ids")
+    p.add_argument(
+        "--backends",
+        nargs="+",
+        default=list(BACKENDS),
+        metavar="NAME",
+        help=f"rows to measure, from: {', '.join(BACKENDS)} (default: all)",
+    )
+    p.add_argument("--population", type=int, help="genomes per generation (default 64)")
+    p.add_argument("--steps", type=int, help="steps per episode (default 1000)")
+    p.add_argument("--repeats", type=int, help="interleaved rounds (default 5)")
+    p.add_argument("--workers", type=int, default=2, help="workers and limit threads (default 2)")
+    p.add_argument("--chunk-size", type=int, help="jobs per chunk (default population/workers)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fast smoke run: population 8, 50 steps, 2 rounds (explicit options win)",
+    )
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the records as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pbml_control.throughput import Settings, describe, machine, run_bench, table
+
+    base = QUICK if args.quick else {"population": 64, "steps": 1000, "repeats": 5}
+    chosen = {key: getattr(args, key) for key in base if getattr(args, key) is not None}
+    settings = Settings(
+        tasks=tuple(args.tasks),
+        backends=tuple(args.backends),
+        workers=args.workers,
+        chunk_size=args.chunk_size,
+        **{**base, **chosen},
+    )
+    print(f"machine: {machine()}")
+    rows = run_bench(settings)
+    print(f"\n{describe(settings)}\n")
+    print(table(rows, settings))
+    if args.json:
+        records = [row.record(settings) for row in rows]
+        args.json.write_text(json.dumps(records, indent=2) + "\n")
+    return 0

@@ -1,0 +1,44 @@
+"""`pbml bench`: the table and JSON records have the promised structure (never timing)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from pbml_control.cli import main
+
+KEYS = {"task", "backend", "steps_per_s", "limit_steps_per_s", "ratio_to_limit"}
+TASKS = ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0")
+
+
+def test_bench_prints_a_table_and_writes_json_records(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as without Ray: its rows are skipped
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--quick", "--population", "4", "--steps", "5", "--repeats", "2"]
+    argv += ["--backends", "limit", "serial", "process", "ray", "--json", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    header = "| task | backend | genome-env-steps/s (median) | min-max | share of physics limit |"
+    assert header in text
+    assert "population 4, MLP 64x64 tanh, 5-step episodes, 2 workers" in text
+    records = json.loads(out.read_text())
+    assert [(r["task"], r["backend"]) for r in records] == [
+        (t, b) for t in TASKS for b in ("limit", "serial", "process", "ray")
+    ]
+    for record in records:
+        assert KEYS <= set(record)
+        row = f"| {record['task']} | {record['backend']} |"
+        assert row in text
+        if record["backend"] == "ray":
+            assert record["steps_per_s"] is None and record["ratio_to_limit"] is None
+            assert "pip install pbml-control[ray]" in record["note"]
+            continue
+        assert record["steps_per_s"] > 0 and record["limit_steps_per_s"] > 0
+        assert record["ratio_to_limit"] > 0
+        if record["backend"] == "limit":
+            assert record["ratio_to_limit"] == 1.0
+
+
+def test_bench_rejects_an_unknown_backend(capsys):
+    assert main(["bench", "--quick", "--backends", "threads", "--tasks", TASKS[0]]) == 2
+    assert "unknown backend" in capsys.readouterr().err
