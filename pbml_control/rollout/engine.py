@@ -199,7 +199,7 @@ def _result(index: int, j: int, episodes: list[_Episode], seen, batch) -> Rollou
         for key, value in ep.parts[j].items():
             parts[key] += value / len(episodes)
     obs_stats = None
-    if batch.collect_obs_stats and seen and not failure:
+    if batch.collect_obs_stats and len(seen) and not failure:  # a list or an (n, obs) array
         from policies import RunningStats
 
         stats = RunningStats.zeros(len(seen[0]))

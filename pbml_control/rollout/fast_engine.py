@@ -109,15 +109,14 @@ def _account(ep: FastEpisode, stepped: np.ndarray, out: Any, limit: int) -> None
     ep.active &= ~(good & (out.terminated | (ep.steps >= limit)))
 
 
-def observations(episodes: list[FastEpisode], k: int) -> list[list[np.ndarray]]:
-    """Per job, its recorded raw observations over all episodes in step order (the engine's
-    `seen`)."""
-    seen: list[list[np.ndarray]] = [[] for _ in range(k)]
-    for ep in episodes:
-        if not ep.trace:
-            continue
-        obs = np.stack([o for o, _ in ep.trace])
-        mask = np.stack([a for _, a in ep.trace])
-        for j in range(k):
-            seen[j].extend(obs[mask[:, j], j])
-    return seen
+def observations(episodes: list[FastEpisode], k: int) -> list[np.ndarray]:
+    """Per job, its recorded raw observations over all episodes in step order, as one (n, obs)
+    array: the engine's `seen` rows, without a Python object per row."""
+    traces = [
+        (np.stack([o for o, _ in ep.trace]), np.stack([a for _, a in ep.trace]))
+        for ep in episodes
+        if ep.trace
+    ]
+    if not traces:
+        return [np.zeros((0, 0)) for _ in range(k)]
+    return [np.concatenate([obs[mask[:, j], j] for obs, mask in traces]) for j in range(k)]
