@@ -81,7 +81,7 @@ class PoolConfig:
     #: Number of worker processes or Ray actors.
     workers: int = 2
     #: Genomes stepped in lockstep by one worker with one batched policy forward.
-    chunk_size: int = 8
+    chunk_size: int = 32
     #: A chunk of jobs running longer than this (seconds) is killed and re-run.
     job_timeout_s: float = 600.0
     #: A chunk whose worker dies or hangs is re-run at most this many times, then the run stops.

@@ -23,6 +23,7 @@ from gymnasium import utils
 from gymnasium.spaces import Box
 from numpy.typing import ArrayLike
 
+from envs.mujoco_log import quiet_settotalmass
 from envs.tasks import TaskSpec, task_spec
 
 
@@ -39,7 +40,8 @@ class GoalTask:
         self.task: TaskSpec = task_spec(self.task_id)
         self._goal = self.task.default_goal if goal is None else self.task.validate(goal)
         self.goal_in_obs = bool(goal_in_obs)
-        super().__init__(**kwargs)
+        with quiet_settotalmass():  # Gymnasium's XML, not the user's: see envs/mujoco_log.py
+            super().__init__(**kwargs)
         # Gymnasium's bodies record their own positional args; record ours so that a pickled env
         # comes back with its construction kwargs (a goal set later travels by reset options).
         utils.EzPickle.__init__(self, goal=goal, goal_in_obs=goal_in_obs, **kwargs)
