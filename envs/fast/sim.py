@@ -19,11 +19,12 @@ import mujoco
 import numpy as np
 from gymnasium.utils import seeding
 
+from envs.physics import data_unstable, unstable_reason
+
 _STATE = mujoco.mjtState.mjSTATE_QPOS | mujoco.mjtState.mjSTATE_QVEL
 
 # MuJoCo flags these when the simulation becomes unstable (it then resets the state itself, so
 # the observations stay finite): the rollout engine fails such a rollout, as it does on Gymnasium.
-UNSTABLE_WARNINGS = ("mjWARN_BADQPOS", "mjWARN_BADQVEL", "mjWARN_BADQACC", "mjWARN_BADCTRL")
 
 
 class MjBatch:
@@ -124,11 +125,7 @@ class MjBatch:
 
     def unstable(self, j: int) -> str:
         """Why row j's physics went unstable during this episode, or ''."""
-        warnings = self.datas[j].warning
-        for name in UNSTABLE_WARNINGS:
-            if warnings[getattr(mujoco.mjtWarning, name)].number > 0:
-                return f"unstable physics ({name})"
-        return ""
+        return data_unstable(self.datas[j])
 
 
 class BatchSim:
@@ -179,7 +176,5 @@ class BatchSim:
         self.batch.step(self._ids(rows), nstep=self.frame_skip)
 
     def unstable(self, j: int) -> str:
-        for name in UNSTABLE_WARNINGS:
-            if self.batch.warning[j, getattr(mujoco.mjtWarning, name), 1] > 0:
-                return f"unstable physics ({name})"
-        return ""
+        """Why row j's physics went unstable during this episode, or ''."""
+        return unstable_reason(lambda i: self.batch.warning[j, i, 1])

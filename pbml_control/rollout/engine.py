@@ -15,10 +15,6 @@ import numpy as np
 
 from pbml_control.rollout.types import Chunk, EnvSpec, RolloutResult
 
-# MuJoCo flags these when the simulation becomes unstable (it then resets the state itself, so
-# the observations stay finite): a rollout that triggered one is failed, never ranked.
-_UNSTABLE_WARNINGS = ("mjWARN_BADQPOS", "mjWARN_BADQVEL", "mjWARN_BADQACC", "mjWARN_BADCTRL")
-
 
 def episode_seed(job_seed: int, episode: int) -> int:
     """The reset seed of one episode of a job, independent of any worker state."""
@@ -80,15 +76,10 @@ class EnvCache:
 
 
 def _unstable(env: Any) -> str:
-    data = getattr(env.unwrapped, "data", None)
-    if data is None:
-        return ""
-    import mujoco
+    """A rollout that made MuJoCo flag unstable physics is failed (see `envs.physics`)."""
+    from envs.physics import env_unstable
 
-    for name in _UNSTABLE_WARNINGS:
-        if data.warning[getattr(mujoco.mjtWarning, name)].number > 0:
-            return f"unstable physics ({name})"
-    return ""
+    return env_unstable(env)
 
 
 class _Episode:
