@@ -14,13 +14,13 @@ import multiprocessing as mp
 import signal
 import time
 import traceback
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
-from pbml_control.rollout.base import Pool, PoolError
+from pbml_control.rollout.base import Pool
 from pbml_control.rollout.engine import EnvCache, run_chunk
-from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
+from pbml_control.rollout.queue import ChunkQueue
+from pbml_control.rollout.types import EvalBatch, RolloutResult
 
 _PRELOAD = ["pbml_control.rollout.engine", "envs", "policies"]
 
@@ -50,14 +50,6 @@ class _Worker:
     conn: Connection
     chunk: int | None = None
     started: float = 0.0
-
-
-@dataclass
-class _Queue:
-    chunks: list[Chunk]
-    pending: deque[int] = field(default_factory=deque)
-    attempts: dict[int, int] = field(default_factory=dict)
-    results: dict[int, list[RolloutResult]] = field(default_factory=dict)
 
 
 class ProcessPool(Pool):
@@ -91,14 +83,13 @@ class ProcessPool(Pool):
         return [w.process.pid for w in self._workers]
 
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
-        queue = _Queue(self.chunks(batch))
-        queue.pending.extend(range(len(queue.chunks)))
+        queue = ChunkQueue(self.chunks(batch), self.max_retries)
         while queue.pending or any(w.chunk is not None for w in self._workers):
             self._dispatch(queue)
             self._collect(queue)
-        return [r for i in range(len(queue.chunks)) for r in queue.results[i]]
+        return queue.ordered_results()
 
-    def _dispatch(self, queue: _Queue) -> None:
+    def _dispatch(self, queue: ChunkQueue) -> None:
         for slot, worker in enumerate(self._workers):
             if worker.chunk is None and queue.pending:
                 index = queue.pending.popleft()
@@ -108,7 +99,7 @@ class ProcessPool(Pool):
                 except (BrokenPipeError, OSError):
                     self._replace(slot, queue, "died before it received its jobs")
 
-    def _collect(self, queue: _Queue) -> None:
+    def _collect(self, queue: ChunkQueue) -> None:
         busy = {slot: w for slot, w in enumerate(self._workers) if w.chunk is not None}
         if not busy:
             return
@@ -124,7 +115,7 @@ class ProcessPool(Pool):
             elif now - worker.started > self.job_timeout_s:
                 self._replace(slot, queue, f"ran past the timeout of {self.job_timeout_s:g} s")
 
-    def _receive(self, slot: int, worker: _Worker, queue: _Queue) -> None:
+    def _receive(self, slot: int, worker: _Worker, queue: ChunkQueue) -> None:
         try:
             status, payload = worker.conn.recv()
         except (EOFError, OSError):
@@ -132,32 +123,18 @@ class ProcessPool(Pool):
             return
         index, worker.chunk = worker.chunk, None
         if status == "error":
-            chunk = queue.chunks[index]
-            raise PoolError(
-                f"a rollout raised in a worker (jobs {chunk.start}..{chunk.start + len(chunk) - 1})"
-                f":\n{payload}"
-            )
+            raise queue.raised(index, "a worker", payload)
         queue.results[index] = payload
 
-    def _replace(self, slot: int, queue: _Queue, why: str) -> None:
+    def _replace(self, slot: int, queue: ChunkQueue, why: str) -> None:
         """Kill the worker in `slot`, start a fresh one, and queue its chunk again."""
         worker = self._workers[slot]
         index = worker.chunk
         _kill(worker)
         self.restarts += 1
         self._workers[slot] = self._spawn()
-        if index is None:
-            return
-        attempts = queue.attempts.get(index, 0) + 1
-        queue.attempts[index] = attempts
-        chunk = queue.chunks[index]
-        if attempts > self.max_retries:
-            raise PoolError(
-                f"jobs {chunk.start}..{chunk.start + len(chunk) - 1} failed {attempts} times "
-                f"(last: worker {why}); raise pool.max_retries or pool.job_timeout_s if this is "
-                "expected"
-            )
-        queue.pending.appendleft(index)
+        if index is not None:
+            queue.retry(index, f"worker {why}")
 
     def close(self) -> None:
         for worker in self._workers:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pbml_control.errors import UserError
-from pbml_control.rollout.base import Pool, PoolError
+from pbml_control.rollout.base import Pool
 from pbml_control.rollout.engine import EnvCache, run_chunk
+from pbml_control.rollout.queue import ChunkQueue
 from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
 
 INSTALL_HINT = "pip install pbml-control[ray]"
@@ -61,15 +61,6 @@ class _Running:
     started: float
 
 
-@dataclass
-class _Queue:
-    chunks: list[Chunk]
-    pending: deque[int] = field(default_factory=deque)
-    attempts: dict[int, int] = field(default_factory=dict)
-    results: dict[int, list[RolloutResult]] = field(default_factory=dict)
-    running: dict[Any, _Running] = field(default_factory=dict)
-
-
 class RayPool(Pool):
     def __init__(
         self,
@@ -103,14 +94,13 @@ class RayPool(Pool):
         return list(self._actors)
 
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
-        queue = _Queue(self.chunks(batch))
-        queue.pending.extend(range(len(queue.chunks)))
+        queue = ChunkQueue(self.chunks(batch), self.max_retries)
         while queue.pending or queue.running:
             self._dispatch(queue)
             self._collect(queue)
-        return [r for i in range(len(queue.chunks)) for r in queue.results[i]]
+        return queue.ordered_results()
 
-    def _dispatch(self, queue: _Queue) -> None:
+    def _dispatch(self, queue: ChunkQueue) -> None:
         busy = {run.slot for run in queue.running.values()}
         for slot, actor in enumerate(self._actors):
             if slot not in busy and queue.pending:
@@ -118,7 +108,7 @@ class RayPool(Pool):
                 ref = actor.run.remote(queue.chunks[index])
                 queue.running[ref] = _Running(slot, index, time.monotonic())
 
-    def _collect(self, queue: _Queue) -> None:
+    def _collect(self, queue: ChunkQueue) -> None:
         if not queue.running:
             return
         oldest = min(run.started for run in queue.running.values())
@@ -132,33 +122,22 @@ class RayPool(Pool):
                 del queue.running[ref]
                 self._replace(run, queue, f"ran past the timeout of {self.job_timeout_s:g} s")
 
-    def _receive(self, ref: Any, queue: _Queue) -> None:
+    def _receive(self, ref: Any, queue: ChunkQueue) -> None:
         exceptions = self._ray.exceptions
         run = queue.running.pop(ref)
         try:
             queue.results[run.chunk] = self._ray.get(ref)
         except exceptions.RayTaskError as err:
-            chunk = queue.chunks[run.chunk]
-            jobs = f"jobs {chunk.start}..{chunk.start + len(chunk) - 1}"
-            raise PoolError(f"a rollout raised in a Ray actor ({jobs}):\n{err}") from None
+            raise queue.raised(run.chunk, "a Ray actor", str(err)) from None
         except exceptions.RayError as err:  # the actor or its node is gone
             self._replace(run, queue, f"was lost ({type(err).__name__})")
 
-    def _replace(self, run: _Running, queue: _Queue, why: str) -> None:
+    def _replace(self, run: _Running, queue: ChunkQueue, why: str) -> None:
         """Kill the actor of `run`, start a fresh one in its slot, and queue its chunk again."""
         self._ray.kill(self._actors[run.slot], no_restart=True)
         self._actors[run.slot] = self._actor_class.remote()
         self.restarts += 1
-        attempts = queue.attempts.get(run.chunk, 0) + 1
-        queue.attempts[run.chunk] = attempts
-        chunk = queue.chunks[run.chunk]
-        if attempts > self.max_retries:
-            raise PoolError(
-                f"jobs {chunk.start}..{chunk.start + len(chunk) - 1} failed {attempts} times "
-                f"(last: Ray actor {why}); raise pool.max_retries or pool.job_timeout_s if this is "
-                "expected"
-            )
-        queue.pending.appendleft(run.chunk)
+        queue.retry(run.chunk, f"Ray actor {why}")
 
     def close(self) -> None:
         for actor in self._actors:
