@@ -84,10 +84,21 @@ class ProcessPool(Pool):
 
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
         queue = ChunkQueue(self.chunks(batch), self.max_retries)
-        while queue.pending or any(w.chunk is not None for w in self._workers):
-            self._dispatch(queue)
-            self._collect(queue)
+        try:
+            while queue.pending or any(w.chunk is not None for w in self._workers):
+                self._dispatch(queue)
+                self._collect(queue)
+        except BaseException:
+            self._abandon()  # an error or Ctrl-C: no stale reply may reach the next batch
+            raise
         return queue.ordered_results()
+
+    def _abandon(self) -> None:
+        """Replace every worker that still holds a chunk of an evaluation that was given up."""
+        for slot, worker in enumerate(self._workers):
+            if worker.chunk is not None:
+                _kill(worker)
+                self._workers[slot] = self._spawn()
 
     def _dispatch(self, queue: ChunkQueue) -> None:
         for slot, worker in enumerate(self._workers):

@@ -95,10 +95,21 @@ class RayPool(Pool):
 
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
         queue = ChunkQueue(self.chunks(batch), self.max_retries)
-        while queue.pending or queue.running:
-            self._dispatch(queue)
-            self._collect(queue)
+        try:
+            while queue.pending or queue.running:
+                self._dispatch(queue)
+                self._collect(queue)
+        except BaseException:
+            self._abandon(queue)  # an error or Ctrl-C: actors must not keep working on it
+            raise
         return queue.ordered_results()
+
+    def _abandon(self, queue: ChunkQueue) -> None:
+        """Replace every actor that still runs a chunk of an evaluation that was given up."""
+        for run in queue.running.values():
+            self._ray.kill(self._actors[run.slot], no_restart=True)
+            self._actors[run.slot] = self._actor_class.remote()
+        queue.running.clear()
 
     def _dispatch(self, queue: ChunkQueue) -> None:
         busy = {run.slot for run in queue.running.values()}

@@ -48,6 +48,7 @@ def same_results(a, b) -> None:
         np.testing.assert_array_equal(x.returns, y.returns)
         assert x.steps == y.steps and x.failed == y.failed
         assert x.reward_parts == y.reward_parts
+        assert (x.obs_stats is None) == (y.obs_stats is None)
         if x.obs_stats is not None:
             for key in x.obs_stats:
                 np.testing.assert_array_equal(x.obs_stats[key], y.obs_stats[key])
@@ -140,3 +141,13 @@ def test_an_exception_in_a_worker_is_raised_with_its_traceback(fault_dir):
 def test_unknown_backend_is_a_clear_error():
     with pytest.raises(Exception, match="pool.backend"):
         make_pool("threads")
+
+
+def test_a_pool_reused_after_an_error_gives_fresh_results(fault_dir):
+    with make_pool("process", workers=2, chunk_size=1) as pool:
+        with pytest.raises(PoolError):
+            pool.evaluate(fault_batch([4, 0], sleep=0.05))  # job 1 still runs when job 0 raises
+        batch = fault_batch([0, 0])
+        batch.params = batch.params[::-1].copy()  # other genomes at the same job indices
+        results = pool.evaluate(batch)
+    same_results(results, make_pool("serial", chunk_size=1).evaluate(batch))
