@@ -17,6 +17,7 @@ import numpy as np
 from pbml_control.checkpoint import atomic_write_bytes, atomic_write_text, prefixed
 from pbml_control.checkpoint import save_checkpoint as write_checkpoint
 from pbml_control.run_files import CsvLog, best_per_lineage, lineage_rows, survivor_records
+from pbml_control.seeding import generator_state
 
 
 class Callback:
@@ -72,7 +73,7 @@ def state_meta(exp, state) -> dict[str, Any]:
         "config": dump_config(exp.cfg),
         "policy": exp.policy.to_dict(),
         "layout": exp.layout.to_dict(),
-        "rng": state.rng.bit_generator.state,
+        "rng": generator_state(state.rng),
         "env_steps": state.env_steps,
         "schedule": {
             "name": exp.cfg.goals.schedule,
@@ -152,6 +153,10 @@ class BestGenomes(Callback):
             "genomes": index,
         }
         atomic_write_text(self.folder / "index.json", json.dumps(meta, indent=1))
+        keep = {entry["file"] for entry in index}
+        for stale in self.folder.glob("lineage_*.npz"):  # lineages extinct since a resume
+            if stale.name not in keep:
+                stale.unlink()
         if state.obs_stats is not None:
             buffer = io.BytesIO()
             np.savez(buffer, **state.obs_stats.to_arrays())

@@ -119,7 +119,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
     if hashlib.sha256(blob).hexdigest() != meta.get("npz_sha256"):
         raise CheckpointError(
             f"checkpoint arrays '{npz_path}' do not match their recorded SHA-256 "
-            "(truncated or modified); use an older checkpoint"
+            "(truncated or modified); continue from an older one with "
+            "`pbml resume RUN_DIR --checkpoint RUN_DIR/checkpoints/gen_N.json`"
         )
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:

@@ -101,7 +101,7 @@ class Config:
 
     def validate(self) -> Config:
         """Check values a type check cannot; raise ConfigError naming the key."""
-        _positive("run.generations", self.run.generations, allow_zero=True)
+        _positive("run.generations", self.run.generations)
         _positive("run.checkpoint_every", self.run.checkpoint_every, allow_zero=True)
         _positive("task.episode_steps", self.task.episode_steps)
         _positive("task.episodes", self.task.episodes)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import tomllib
 import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 import tomli_w
-import tomllib
 
 from pbml_control.errors import ConfigError
 

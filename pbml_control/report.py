@@ -9,7 +9,7 @@ from pbml_control.run_files import read_csv
 
 
 def print_summary(run_dir: Path, horizon: int = 5) -> None:
-    rows = read_csv(run_dir / "metrics.csv")
+    rows = read_csv(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else []
     if not rows:
         print(f"run directory: {run_dir} (no generations run)")
         return

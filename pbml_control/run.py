@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pbml_control.callbacks import BestGenomes, Checkpointer, LineageLog, MetricsLog, Progress
-from pbml_control.checkpoint import atomic_write_text, load_checkpoint, split_arrays
+from pbml_control.checkpoint import (
+    atomic_write_text,
+    load_checkpoint,
+    resolve_checkpoint,
+    split_arrays,
+)
 from pbml_control.config import Config, config_from_toml_text, dump_config
-from pbml_control.errors import CheckpointError, ConfigError
+from pbml_control.errors import CheckpointError, ConfigError, UserError
 from pbml_control.genome import Population
 from pbml_control.plots import LineageShares
 from pbml_control.run_files import CsvLog, prepare_run_dir
@@ -67,7 +72,7 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
             from policies import RunningStats
 
             obs_stats = RunningStats.from_arrays(obs)
-    except (KeyError, ValueError, TypeError) as err:
+    except (KeyError, ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(f"checkpoint content is inconsistent: {err}") from err
     if population.params.shape[1] != exp.layout.num_params:
         raise CheckpointError(
@@ -84,13 +89,36 @@ def read_checkpoint_config(meta: dict) -> Config:
         raise CheckpointError(f"checkpoint holds no valid config: {err}") from err
 
 
-def resume_run(run_dir: Path, generations: int | None = None, progress: bool = True):
-    """Continue a run from its latest checkpoint, bit for bit, up to `generations` in total."""
-    arrays, meta = load_checkpoint(run_dir)  # verified before anything on disk is touched
+def check_run_dir(run_dir: Path) -> None:
+    if not (run_dir / "config.toml").is_file() or not (run_dir / "checkpoints").is_dir():
+        raise UserError(
+            f"'{run_dir}' is not a run directory (it needs the config.toml and checkpoints/ "
+            "that `pbml train` writes)"
+        )
+
+
+def resume_run(
+    run_dir: Path,
+    generations: int | None = None,
+    progress: bool = True,
+    checkpoint: Path | None = None,
+):
+    """Continue a run from its latest checkpoint (or `checkpoint`, one of its own), bit for bit,
+    up to `generations` in total."""
+    check_run_dir(run_dir)
+    if checkpoint is not None:
+        found = resolve_checkpoint(checkpoint)
+        if found.parent.resolve() != (run_dir / "checkpoints").resolve():
+            raise UserError(f"--checkpoint '{checkpoint}' is not in '{run_dir / 'checkpoints'}'")
+    arrays, meta = load_checkpoint(checkpoint or run_dir)  # verified before anything is touched
     cfg = read_checkpoint_config(meta)
+    done = int(meta["generation"])
     if generations is not None:
-        if generations < 0:
-            raise ConfigError(f"--generations must be >= 0, got {generations}")
+        if generations < max(done, 1):
+            raise ConfigError(
+                f"--generations {generations} is below the {done} generations the checkpoint "
+                "already holds"
+            )
         cfg.run.generations = generations
     exp = build_experiment(cfg)
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -63,24 +64,50 @@ class CsvLog:
         new = self._fields is None
         if new:
             self._fields = list(rows[0])
+        extra = [k for row in rows for k in row if k not in self._fields]
+        if extra:  # a column seen for the first time (e.g. reward parts after failed rollouts)
+            self._widen(list(dict.fromkeys(extra)))
         with self.path.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, self._fields, restval="", extrasaction="ignore")
+            writer = csv.DictWriter(handle, self._fields, restval="")
             if new:
                 writer.writeheader()
             writer.writerows(rows)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _widen(self, extra: list[str]) -> None:
+        """Add columns: rewrite the file (atomically) with the wider header."""
+        old = read_csv(self.path) if self.path.is_file() else []
+        self._fields = [*self._fields, *extra]
+        if self.path.is_file():
+            self._rewrite(old)
 
     def truncate(self, keep) -> None:
         """Keep only the rows for which `keep(row)` is true (atomic rewrite)."""
         if not self.path.is_file():
             return
         with self.path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            fields, rows = reader.fieldnames or [], [r for r in reader if keep(r)]
+            rows = [r for r in csv.DictReader(handle) if _whole(r) and _safe(keep, r)]
+        self._rewrite(rows)
+
+    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fields, lineterminator="\r\n")
+        writer = csv.DictWriter(out, self._fields or [], restval="", lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(self.path, out.getvalue())
+
+
+def _whole(row: dict[str, Any]) -> bool:
+    """False for a row cut short by a crash mid-write (missing or surplus fields)."""
+    return None not in row and None not in row.values()
+
+
+def _safe(keep, row: dict[str, Any]) -> bool:
+    try:
+        return bool(keep(row))
+    except (TypeError, ValueError):  # a damaged value: drop the row, it is written again
+        return False
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -38,6 +38,9 @@ def generator_state(rng: np.random.Generator) -> dict:
 
 
 def generator_from_state(state: dict) -> np.random.Generator:
-    bit_generator = getattr(np.random, state["bit_generator"])()
+    """Rebuild a PCG64 generator (the only kind a run uses) from its saved state."""
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        raise ValueError(f"not a PCG64 generator state: {str(state)[:60]}")
+    bit_generator = np.random.PCG64()
     bit_generator.state = state
     return np.random.Generator(bit_generator)

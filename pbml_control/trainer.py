@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from gymnasium.spaces import Box
 
 from pbml_control.config import Config
 from pbml_control.errors import ConfigError
@@ -18,7 +19,13 @@ from pbml_control.genome import ModuleLayout, Population
 from pbml_control.goals import GoalSchedule, make_schedule
 from pbml_control.metrics import generation_row
 from pbml_control.rollout import EnvSpec, EvalBatch, Pool, RolloutResult, make_pool
-from pbml_control.seeding import Purpose, evaluation_seed, generator_from_state, stream
+from pbml_control.seeding import (
+    Purpose,
+    evaluation_seed,
+    generator_from_state,
+    generator_state,
+    stream,
+)
 from pbml_control.selection import Strategy, TellReport, make_strategy
 
 
@@ -75,9 +82,32 @@ def probe_spaces(spec: EnvSpec) -> tuple[int, int]:
     except Exception as err:  # gymnasium raises several error types for unknown ids
         raise ConfigError(f"task.id '{spec.task_id}' cannot be made: {err}") from err
     try:
-        return int(np.prod(env.observation_space.shape)), int(np.prod(env.action_space.shape))
+        obs, act = env.observation_space, env.action_space
+        if not (isinstance(obs, Box) and isinstance(act, Box) and len(obs.shape) == 1):
+            raise ConfigError(
+                f"task.id '{spec.task_id}' needs 1-D Box observations and Box actions; it has "
+                f"{obs} and {act}"
+            )
+        return int(obs.shape[0]), int(np.prod(act.shape))
     finally:
         env.close()
+
+
+def check_goals(cfg: Config, schedule: GoalSchedule) -> None:
+    """Every goal a config names is valid for its task (before anything runs)."""
+    import envs
+
+    try:
+        schedule.goal_at(0)
+    except ValueError as err:
+        raise ConfigError(f"goals: {err}") from err
+    if not schedule.has_goals:
+        return
+    for i, goal in enumerate(cfg.goals.goals):
+        try:
+            envs.validate_goal(cfg.task.id, np.asarray(goal, dtype=np.float64))
+        except ValueError as err:
+            raise ConfigError(f"goals.goals[{i}]: {err}") from err
 
 
 def build_experiment(cfg: Config, pool: Pool | None = None) -> Experiment:
@@ -92,10 +122,7 @@ def build_experiment(cfg: Config, pool: Pool | None = None) -> Experiment:
     layout = ModuleLayout(tuple(policy.module_names), tuple(policy.module_sizes))
     strategy = make_strategy(cfg.population.strategy, cfg.population, layout)
     schedule = make_schedule(cfg.goals, cfg.task.id, cfg.run.seed)
-    try:
-        schedule.goal_at(0)
-    except ValueError as err:
-        raise ConfigError(f"goals: {err}") from err
+    check_goals(cfg, schedule)
     if pool is None:
         p = cfg.pool
         pool = make_pool(
@@ -158,7 +185,7 @@ def train(exp: Experiment, state: TrainState, callbacks: list) -> TrainState:
         results = exp.pool.evaluate(batch)
         rollout_s = time.perf_counter() - rollout_start
         fitness = np.array([r.fitness for r in results], dtype=np.float64)
-        rng = generator_from_state(state.rng.bit_generator.state)
+        rng = generator_from_state(generator_state(state.rng))
         population, report = exp.strategy.tell(state.population, fitness, rng)
         steps = int(sum(r.steps for r in results))
         new_state = TrainState(

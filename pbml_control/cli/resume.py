@@ -17,6 +17,12 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--generations", type=int, help="total number of generations the run should reach"
     )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="continue from this checkpoint of the run (RUN_DIR/checkpoints/gen_N.json) "
+        "instead of the latest, e.g. when the latest is damaged",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -26,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.config import load_config
     from pbml_control.run import resume_run
 
-    resume_run(args.run_dir, args.generations, progress=not args.quiet)
+    resume_run(args.run_dir, args.generations, not args.quiet, args.checkpoint)
     finish(args.run_dir, load_config(args.run_dir / "config.toml"))
     return 0

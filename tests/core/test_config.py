@@ -47,7 +47,7 @@ def test_overrides_are_typed_and_round_trip():
         ("population.sise=3", r"unknown config key 'population.sise' \(did you mean 'size'"),
         ("runn.seed=1", r"unknown config key 'runn' \(did you mean 'run'"),
         ("population.size=abc", r"population.size must be an integer"),
-        ("run.generations=-1", r"run.generations must be >= 0"),
+        ("run.generations=0", r"run.generations must be > 0"),
         ("pool.backend='gpu'", r"pool.backend must be one of serial, process, ray"),
         ("population.size=0", r"population.size must be > 0"),
         ("task.goal_in_obs=3", r"task.goal_in_obs must be true or false"),

@@ -4,6 +4,7 @@ worker counts, bit-identical resume, Ctrl-C, corrupt checkpoints, run directory 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from pbml_control.checkpoint import list_checkpoints, load_checkpoint
 from pbml_control.config import load_config
-from pbml_control.errors import CheckpointError, UserError
+from pbml_control.errors import CheckpointError, ConfigError, UserError
 from pbml_control.run import resume_run, start_run
 from pbml_control.run_files import read_csv
 
@@ -45,6 +46,8 @@ def final_arrays(run: Path) -> dict[str, np.ndarray]:
 def assert_same_run(a: Path, b: Path) -> None:
     assert deterministic(read_csv(a / "metrics.csv")) == deterministic(read_csv(b / "metrics.csv"))
     assert read_csv(a / "lineages.csv") == read_csv(b / "lineages.csv")
+    assert read_csv(a / "lineage_shares.csv") == read_csv(b / "lineage_shares.csv")
+    assert tree_digest(a / "best") == tree_digest(b / "best")
     arrays_a, arrays_b = final_arrays(a), final_arrays(b)
     assert arrays_a.keys() == arrays_b.keys()
     for key in arrays_a:
@@ -96,11 +99,38 @@ def test_process_backend_matches_serial_for_any_worker_count(reference, tmp_path
     assert_same_run(reference, out)
 
 
-def test_resume_is_bit_identical(reference, tmp_path):
+def test_ten_generations_equal_five_plus_resumed_five(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    start_run(tiny("run.generations=10", "run.checkpoint_every=5"), straight, progress=False)
+    start_run(tiny("run.generations=5", "run.checkpoint_every=5"), resumed, progress=False)
+    resume_run(resumed, generations=10, progress=False)
+    assert_same_run(straight, resumed)
+
+
+def test_resume_from_an_older_checkpoint_after_a_torn_csv_line(reference, tmp_path):
+    import shutil
+
     out = tmp_path / "run"
-    start_run(tiny("run.generations=2"), out, progress=False)
-    resume_run(out, generations=4, progress=False)
+    shutil.copytree(reference, out)
+    with (out / "metrics.csv").open("a") as handle:
+        handle.write("4,2,0.5,-1")  # a row cut short by a crash mid-write
+    resume_run(out, progress=False, checkpoint=out / "checkpoints" / "gen_000002.json")
     assert_same_run(reference, out)
+
+
+def test_resume_refuses_what_is_not_a_run_directory(reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    before = tree_digest(out)
+    with pytest.raises(UserError, match="not a run directory"):
+        resume_run(out / "checkpoints", generations=6, progress=False)
+    with pytest.raises(UserError, match="is not in"):
+        resume_run(out, checkpoint=reference / "checkpoints" / "gen_000002.json")
+    with pytest.raises(ConfigError, match="below the 4 generations"):
+        resume_run(out, generations=2, progress=False)
+    assert tree_digest(out) == before
 
 
 def test_resume_after_ctrl_c_is_bit_identical(reference, tmp_path, monkeypatch):
@@ -133,7 +163,7 @@ def tree_digest(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "json"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "json", "rng"])
 def test_corrupt_checkpoint_is_refused_and_nothing_changes(reference, tmp_path, damage):
     import shutil
 
@@ -147,10 +177,14 @@ def test_corrupt_checkpoint_is_refused_and_nothing_changes(reference, tmp_path, 
         blob = bytearray(npz.read_bytes())
         blob[len(blob) // 2] ^= 0xFF
         npz.write_bytes(bytes(blob))
-    else:
+    elif damage == "json":
         latest.write_text(latest.read_text()[:40])
+    else:
+        meta = json.loads(latest.read_text())
+        meta["rng"]["bit_generator"] = "random"
+        latest.write_text(json.dumps(meta))
     before = tree_digest(out)
-    with pytest.raises(CheckpointError, match=latest.stem):
+    with pytest.raises(CheckpointError, match=latest.stem if damage != "rng" else "PCG64"):
         resume_run(out, generations=6, progress=False)
     assert tree_digest(out) == before
 
@@ -170,3 +204,19 @@ def test_train_cli_creates_the_default_runs_folder(tmp_path, monkeypatch, capsys
     assert main(["train", str(CONFIGS / "quickstart.toml"), *sets, "--quiet"]) == 0
     assert (tmp_path / "runs" / "tiny" / "metrics.csv").is_file()
     assert "plots:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("goals.schedule='list'", "goals.goals must list"),
+        ("goals.goals=[[1.0], [99.0]]", r"goals.goals\[1\].*out of range"),
+        ("task.id='CartPole-v1'", "Box actions"),
+        ("task.id='pbml/NoSuchTask-v0'", "task.id"),
+    ],
+)
+def test_bad_task_or_goals_are_refused_before_the_run_directory_exists(tmp_path, override, message):
+    extra = [override, "goals.schedule='list'"] if "goals.goals=" in override else [override]
+    with pytest.raises(ConfigError, match=message):
+        start_run(tiny(*extra), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
