@@ -13,10 +13,14 @@ same order, whatever the gates are, so a run is reproducible from its generator 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from pbml_control.genome import ModuleLayout, sigmoid
-from pbml_control.selection.config import MutationConfig
+
+if TYPE_CHECKING:  # selection imports this module: a runtime import would be circular
+    from pbml_control.selection.config import MutationConfig
 
 
 def expand_modules(values: np.ndarray, layout: ModuleLayout) -> np.ndarray:

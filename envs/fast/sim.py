@@ -23,9 +23,6 @@ from envs.physics import data_unstable, unstable_reason
 
 _STATE = mujoco.mjtState.mjSTATE_QPOS | mujoco.mjtState.mjSTATE_QVEL
 
-# MuJoCo flags these when the simulation becomes unstable (it then resets the state itself, so
-# the observations stay finite): the rollout engine fails such a rollout, as it does on Gymnasium.
-
 
 class MjBatch:
     """`capacity` simulations of `model`; the first `k` rows are used by a chunk of k genomes.

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 QUICK = {"population": 8, "steps": 50, "repeats": 2}
+#: Options that must be >= 1 when given.
+COUNTS = ("population", "steps", "repeats", "workers", "chunk-size")
 
 
 def add_parser(sub) -> None:
@@ -43,9 +45,30 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """UserError naming the flag for a count below 1 or a task the benchmark cannot run."""
+    import envs
+    from envs.fast import has_fast_path
+    from pbml_control.errors import UserError
+
+    counts = {name: getattr(args, name.replace("-", "_")) for name in COUNTS}
+    for name, value in counts.items():
+        if value is not None and value < 1:
+            raise UserError(f"--{name} must be >= 1, got {value}")
+    for task in args.tasks:
+        if task not in envs.TASK_IDS:
+            raise UserError(f"--tasks: unknown task '{task}'; known: {', '.join(envs.TASK_IDS)}")
+        if "limit" in args.backends and not has_fast_path(task):
+            raise UserError(
+                f"--tasks: '{task}' has no fast path, so no physics limit; "
+                "drop 'limit' from --backends to measure it"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from pbml_control.throughput import Settings, describe, machine, run_bench, table
 
+    check_args(args)
     base = QUICK if args.quick else {"population": 64, "steps": 1000, "repeats": 5}
     chosen = {key: getattr(args, key) for key in base if getattr(args, key) is not None}
     settings = Settings(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 from pathlib import Path
 
 import numpy as np
+
+from pbml_control.cli.args import parse_goal
 
 
 def add_parser(sub) -> None:
@@ -48,16 +49,6 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--out", type=Path, help="output folder (default RUN_DIR/transfers/<name>)")
     p.set_defaults(func=run)
-
-
-def parse_goal(text: str) -> np.ndarray:
-    from pbml_control.errors import UserError
-
-    try:
-        values = [float(v) for v in re.split(r"[,\s]+", text.strip()) if v]
-    except ValueError:
-        raise UserError(f"--goal must be numbers separated by commas, got '{text}'") from None
-    return np.asarray(values[0] if len(values) == 1 else values, dtype=np.float64)
 
 
 def plan_goals(args, task_id: str) -> list[np.ndarray]:

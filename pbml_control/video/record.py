@@ -8,12 +8,12 @@ rendered and written one at a time.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pbml_control.cli.args import parse_goal
 from pbml_control.config import Config
 from pbml_control.errors import UserError
 from pbml_control.video.genomes import RankedGenome, RunGenomes, load_run_genomes
@@ -56,13 +56,12 @@ def check_sizes(opts: RecordOptions) -> None:
             raise UserError(f"--{name} must be >= 1, got {value}")
 
 
-def parse_goal(text: str, task_id: str) -> np.ndarray:
+def validated_goal(text: str, task_id: str) -> np.ndarray:
     """'1.5', '2,0' or '2 0' -> the task's validated goal; UserError otherwise."""
     import envs
 
+    goal = parse_goal(text)
     try:
-        values = [float(v) for v in re.split(r"[,\s]+", text.strip()) if v]
-        goal = np.asarray(values[0] if len(values) == 1 else values, dtype=np.float64)
         return envs.validate_goal(task_id, goal)
     except ValueError as err:
         raise UserError(f"--goal '{text}': {err}") from err
@@ -98,7 +97,7 @@ def resolve_goal(opts: RecordOptions, run: RunGenomes, task_id: str) -> np.ndarr
             raise UserError(f"task '{task_id}' has no goals; drop --goal")
         return None
     if opts.goal is not None:
-        return parse_goal(opts.goal, task_id)
+        return validated_goal(opts.goal, task_id)
     return default_goal(run.config, task_id, run.generation)
 
 

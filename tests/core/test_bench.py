@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
 from pbml_control.cli import main
 
 KEYS = {"task", "backend", "steps_per_s", "limit_steps_per_s", "ratio_to_limit"}
@@ -42,3 +44,24 @@ def test_bench_prints_a_table_and_writes_json_records(tmp_path, capsys, monkeypa
 def test_bench_rejects_an_unknown_backend(capsys):
     assert main(["bench", "--quick", "--backends", "threads", "--tasks", TASKS[0]]) == 2
     assert "unknown backend" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "flag"),
+    [
+        (["--workers", "0"], "--workers"),
+        (["--population", "0"], "--population"),
+        (["--steps", "0"], "--steps"),
+        (["--repeats", "0"], "--repeats"),
+        (["--chunk-size", "-1"], "--chunk-size"),
+        (["--tasks", "pbml/NoSuchTask-v0"], "--tasks"),
+        (["--tasks", "pbml/HopperVel-v0"], "--tasks"),  # no fast path: no physics limit
+    ],
+)
+def test_bench_rejects_bad_options_in_one_line_naming_the_flag(options, flag, capsys):
+    assert main(["bench", "--quick", "--backends", "limit", "serial", *options]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # rejected before anything is measured
+    err = captured.err.strip()
+    assert err.startswith("pbml bench: error: ") and "\n" not in err
+    assert flag in err
