@@ -18,7 +18,7 @@ from pbml_control.errors import ConfigError
 from pbml_control.genome import ModuleLayout, Population
 from pbml_control.goals import GoalSchedule, make_schedule
 from pbml_control.metrics import generation_row
-from pbml_control.rollout import EnvSpec, EvalBatch, Pool, RolloutResult, make_pool
+from pbml_control.rollout import EnvSpec, EvalBatch, Pool, RolloutResult, pool_from_config
 from pbml_control.seeding import (
     Purpose,
     evaluation_seed,
@@ -124,10 +124,7 @@ def build_experiment(cfg: Config, pool: Pool | None = None) -> Experiment:
     schedule = make_schedule(cfg.goals, cfg.task.id, cfg.run.seed)
     check_goals(cfg, schedule)
     if pool is None:
-        p = cfg.pool
-        pool = make_pool(
-            p.backend, p.workers, p.chunk_size, p.job_timeout_s, p.max_retries, p.address
-        )
+        pool = pool_from_config(cfg.pool)
     return Experiment(cfg, spec, policy, layout, strategy, schedule, pool)
 
 

@@ -20,7 +20,8 @@ from pbml_control.callbacks import Callback
 from pbml_control.checkpoint import load_checkpoint
 from pbml_control.config import Config
 from pbml_control.errors import UserError
-from pbml_control.rollout import Pool, make_pool
+from pbml_control.metrics import goal_repr
+from pbml_control.rollout import Pool, pool_from_config
 from pbml_control.run import load_run_state, read_checkpoint_config
 from pbml_control.seeding import Purpose, stream
 from pbml_control.trainer import TrainState, build_experiment, initial_state, probe_spaces, train
@@ -128,16 +129,13 @@ def run_transfer(sources: list[Source], plan: TransferPlan, progress=print) -> l
                 load_source_config(source.run_dir),
                 source.run_dir,
             )
-    p = base.pool
     rows: list[dict] = []
-    with make_pool(
-        p.backend, p.workers, p.chunk_size, p.job_timeout_s, p.max_retries, p.address
-    ) as pool:
+    with pool_from_config(base.pool) as pool:
         for source in sources:
             for g, goal in enumerate(plan.goals):
                 for seed in range(plan.seeds):
                     curve = adaptation_curve(source, base, plan, goal, seed, pool)
-                    goal_text = " ".join(f"{v:.6g}" for v in np.atleast_1d(goal))
+                    goal_text = goal_repr(goal)
                     rows += [
                         {
                             "source": source.name,

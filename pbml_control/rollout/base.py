@@ -64,3 +64,10 @@ def make_pool(
 
         return RayPool(workers, chunk_size, job_timeout_s, max_retries, address)
     raise UserError(f"unknown pool backend '{backend}' (pool.backend: serial, process or ray)")
+
+
+def pool_from_config(cfg) -> Pool:
+    """The pool a config's `[pool]` table describes (`pbml_control.config.PoolConfig`)."""
+    return make_pool(
+        cfg.backend, cfg.workers, cfg.chunk_size, cfg.job_timeout_s, cfg.max_retries, cfg.address
+    )

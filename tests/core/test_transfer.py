@@ -59,6 +59,8 @@ def test_transfer_writes_the_adaptation_curve_with_scratch_and_baselines(trained
     run = [r for r in rows if r["source"] == "run"]
     again = [r for r in rows if r["source"] == "again"]
     assert run == [{**r, "source": "run"} for r in again]  # same genomes, same seeds: same curve
+    scratch = [r for r in rows if r["source"] == "scratch"]
+    assert [r["fitness_max"] for r in run] != [r["fitness_max"] for r in scratch]
     printed = capsys.readouterr().out
     assert "scratch" in printed and "gen 0" in printed
     plot = out / "adaptation_t.png"
