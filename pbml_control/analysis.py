@@ -30,6 +30,9 @@ def segment_recovery(curve: np.ndarray, horizon: int) -> dict[str, float]:
         "start": float(start),
         "best": float(best),
         "gain": float(curve[h] - start),
+        # The share of the period's whole improvement made in the first `horizon` generations:
+        # unlike `gain`, it does not grow just because a new goal starts further away.
+        "closed": float((curve[h] - start) / gap) if gap > 0 else float("nan"),
         "gens_to_90": float(reached[0]),
     }
 
@@ -54,7 +57,10 @@ def early_late(table: list[dict]) -> dict[str, dict[str, float]] | None:
     third = max(1, len(table) // 3)
     groups = {"early": table[:third], "late": table[-third:]}
     return {
-        name: {k: float(np.mean([r[k] for r in group])) for k in ("start", "gain", "gens_to_90")}
+        name: {
+            k: float(np.nanmean([r[k] for r in group]))
+            for k in ("start", "gain", "closed", "gens_to_90")
+        }
         | {"segments": f"{group[0]['segment']}-{group[-1]['segment']}"}
         for name, group in groups.items()
     }

@@ -28,11 +28,13 @@ def print_summary(run_dir: Path, horizon: int = 5) -> None:
         if summary is None:
             continue
         print(f"recovery after goal changes ({key}, first {horizon} generations):")
-        print(f"  {'':6} {'segments':>9} {'start':>9} {'gain':>9} {'gens to 90%':>12}")
+        print(
+            f"  {'':6} {'segments':>9} {'start':>9} {'gain':>9} {'closed':>7} {'gens to 90%':>12}"
+        )
         for name, s in summary.items():
             print(
                 f"  {name:6} {s['segments']:>9} {s['start']:9.2f} {s['gain']:9.2f} "
-                f"{s['gens_to_90']:12.1f}"
+                f"{s['closed']:7.2f} {s['gens_to_90']:12.1f}"
             )
 
 
