@@ -42,6 +42,22 @@ class Pool(ABC):
         self.close()
 
 
+class WorkerPool(Pool):
+    """A pool of separate workers (processes, Ray actors): a worker that dies or runs past
+    `job_timeout_s` is replaced and its chunk re-run, at most `max_retries` times."""
+
+    def __init__(
+        self, workers: int, chunk_size: int, job_timeout_s: float, max_retries: int
+    ) -> None:
+        super().__init__(chunk_size)
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.job_timeout_s = job_timeout_s
+        self.max_retries = max_retries
+        #: Workers replaced so far (tests read it).
+        self.restarts = 0
+
+
 def make_pool(
     backend: str = "process",
     workers: int = 2,

@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
-from pbml_control.rollout.base import Pool
+from pbml_control.rollout.base import WorkerPool
 from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
 from pbml_control.rollout.types import EvalBatch, RolloutResult
@@ -52,7 +52,7 @@ class _Worker:
     started: float = 0.0
 
 
-class ProcessPool(Pool):
+class ProcessPool(WorkerPool):
     def __init__(
         self,
         workers: int = 2,
@@ -61,12 +61,7 @@ class ProcessPool(Pool):
         max_retries: int = 2,
         start_method: str = "forkserver",
     ) -> None:
-        super().__init__(chunk_size)
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
-        self.job_timeout_s = job_timeout_s
-        self.max_retries = max_retries
-        self.restarts = 0
+        super().__init__(workers, chunk_size, job_timeout_s, max_retries)
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(_PRELOAD)

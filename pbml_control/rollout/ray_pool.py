@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pbml_control.errors import UserError
-from pbml_control.rollout.base import Pool
+from pbml_control.rollout.base import WorkerPool
 from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
 from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
@@ -61,7 +61,7 @@ class _Running:
     started: float
 
 
-class RayPool(Pool):
+class RayPool(WorkerPool):
     def __init__(
         self,
         workers: int = 2,
@@ -70,13 +70,8 @@ class RayPool(Pool):
         max_retries: int = 2,
         address: str = "",
     ) -> None:
-        super().__init__(chunk_size)
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
+        super().__init__(workers, chunk_size, job_timeout_s, max_retries)
         self._ray = import_ray()
-        self.job_timeout_s = job_timeout_s
-        self.max_retries = max_retries
-        self.restarts = 0
         self._owns_ray = not self._ray.is_initialized()
         if self._owns_ray:
             self._init_ray(workers, address)
