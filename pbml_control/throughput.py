@@ -21,12 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from pbml_control import bench_others
+from pbml_control.bench_others import OTHERS
 from pbml_control.errors import UserError
 from pbml_control.rollout import EnvSpec, EvalBatch, make_pool
 
 TASKS = ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0")
-#: 'limit' is the bare physics; 'process-1' is the process backend with one worker.
-BACKENDS = ("limit", "serial", "process-1", "process", "ray")
+#: 'limit' is the bare physics; 'process-1' is the process backend with one worker; 'envpool' and
+#: 'evotorch' are other libraries on the plain body (see `bench_others`), skipped if not installed.
+BACKENDS = ("limit", "serial", "process-1", "process", "ray", *OTHERS)
 
 
 @dataclass(frozen=True)
@@ -143,18 +146,26 @@ def _skip_reason(backend: str) -> str:
             import ray  # noqa: F401
         except ImportError:
             return "skipped: Ray is not installed (pip install pbml-control[ray])"
+    if backend in OTHERS:
+        return bench_others.skip_reason(backend)
     return ""
 
 
 def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, str], Runner]:
     """A timed generation per (task, backend). One pool per backend serves every task (a local
     Ray has room for one set of actors)."""
-    pools = {}
+    pools, others = {}, []
     for backend in settings.backends:
         reason = _skip_reason(backend)
         for task in settings.tasks:
             rows[(task, backend)].note = reason
-        if backend != "limit" and not reason:
+        if reason or backend == "limit":
+            continue
+        if backend in OTHERS:
+            others.append(backend)
+            for task in settings.tasks:
+                rows[(task, backend)].note = bench_others.note(task)
+        else:
             pools[backend] = _make_pool(backend, settings)
             closers.append(pools[backend].close)
     runners: dict[tuple[str, str], Runner] = {}
@@ -165,6 +176,10 @@ def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, s
                 runners[(task, backend)] = _limit_runner(task, settings)
             elif backend in pools:
                 runners[(task, backend)] = _pool_runner(pools[backend], batch)
+            elif backend in others:
+                runners[(task, backend)] = bench_others.make_runner(
+                    backend, task, settings, closers
+                )
     return runners
 
 
@@ -228,16 +243,18 @@ def describe(settings: Settings) -> str:
 def table(rows: list[Row], settings: Settings) -> str:
     """The rows as a markdown table: median, min-max and the share of the physics limit."""
     lines = [
-        "| task | backend | genome-env-steps/s (median) | min-max | share of physics limit |",
-        "|---|---|---:|---:|---:|",
+        "| task | backend | genome-env-steps/s (median) | min-max | share of physics limit "
+        "| note |",
+        "|---|---|---:|---:|---:|---|",
     ]
     for row in rows:
         if not row.samples:
-            lines.append(f"| {row.task} | {row.backend} | - | - | {row.note} |")
+            lines.append(f"| {row.task} | {row.backend} | - | - | - | {row.note} |")
             continue
         ratio = "-" if row.ratio is None else f"{row.ratio:.0%}"
         spread = f"{min(row.samples):,.0f}-{max(row.samples):,.0f}"
-        lines.append(f"| {row.task} | {row.backend} | {row.median:,.0f} | {spread} | {ratio} |")
+        cells = f"{row.median:,.0f} | {spread} | {ratio} | {row.note}"
+        lines.append(f"| {row.task} | {row.backend} | {cells} |")
     lines.extend(_speedups(rows, settings))
     return "\n".join(lines)
 

@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
         "bench",
         help="measure rollout throughput per backend against the physics limit",
         description="Measure genome-environment steps per second of whole generations on the "
-        "serial, process and Ray backends (Ray if installed), next to the physics limit (bare "
+        "serial, process and Ray backends (Ray if installed), and of EnvPool and EvoTorch on the "
+        "plain HalfCheetah-v5/Ant-v5 bodies (if installed), next to the physics limit (bare "
         "mj_step of the same number of simulations from `--workers` threads) measured in the "
         "same run, in interleaved rounds. Prints a markdown table with medians, min-max and "
         "each row's share of the limit.",

@@ -41,6 +41,31 @@ def test_bench_prints_a_table_and_writes_json_records(tmp_path, capsys, monkeypa
             assert record["ratio_to_limit"] == 1.0
 
 
+def test_bench_skips_other_libraries_with_a_note_when_not_importable(tmp_path, capsys, monkeypatch):
+    for name in ("envpool", "evotorch"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import name` raises ImportError
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--quick", "--population", "2", "--steps", "3", "--repeats", "1"]
+    argv += ["--tasks", TASKS[0], "--backends", "limit", "envpool", "evotorch"]
+    assert main([*argv, "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    records = {r["backend"]: r for r in json.loads(out.read_text())}
+    assert records["limit"]["steps_per_s"] > 0
+    for name in ("envpool", "evotorch"):
+        record = records[name]
+        assert record["steps_per_s"] is None and record["ratio_to_limit"] is None
+        assert record["note"].startswith(f"skipped: {name} is not installed")
+        assert f"| {TASKS[0]} | {name} | - | - | - | {record['note']} |" in text
+
+
+def test_plain_bodies_of_the_benchmark_tasks():
+    from pbml_control.bench_others import plain_env_id
+
+    assert [plain_env_id(t) for t in TASKS] == ["HalfCheetah-v5", "Ant-v5"]
+    with pytest.raises(ValueError, match="no plain gymnasium body"):
+        plain_env_id("pbml/HopperVel-v0")
+
+
 def test_bench_rejects_an_unknown_backend(capsys):
     assert main(["bench", "--quick", "--backends", "threads", "--tasks", TASKS[0]]) == 2
     assert "unknown backend" in capsys.readouterr().err
