@@ -16,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.checkpoint import load_checkpoint, resolve_checkpoint, split_arrays
+from pbml_control.checkpoint import (
+    list_checkpoints,
+    load_checkpoint,
+    resolve_checkpoint,
+    split_arrays,
+)
 from pbml_control.config import Config, config_from_toml_text
 from pbml_control.errors import CheckpointError, ConfigError, UserError
 from pbml_control.genome import Population
@@ -69,9 +74,23 @@ def load_run_genomes(path: str | Path) -> RunGenomes:
     path = Path(path)
     if not path.exists():
         raise UserError(f"'{path}' does not exist (give a run directory or a checkpoint file)")
-    if (path / "best" / "index.json").is_file():
+    if (path / "best" / "index.json").is_file() and not _best_is_stale(path):
         return _from_best(path)
     return _from_checkpoint(path)
+
+
+def _best_is_stale(run_dir: Path) -> bool:
+    """best/ is written at the end of a run; a resume that was interrupted leaves it behind the
+    latest checkpoint, whose population is then the newer source."""
+    found = list_checkpoints(run_dir / "checkpoints")
+    if not found:
+        return False
+    latest = int(found[-1].stem.split("_")[1])
+    try:
+        best = int(json.loads((run_dir / "best" / "index.json").read_text())["generation"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return False  # _from_best reports the damage
+    return best < latest
 
 
 def _read_config(text: str, where: Path) -> Config:

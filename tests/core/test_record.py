@@ -106,3 +106,22 @@ def test_invalid_renderer_in_a_fresh_process_exits_2_with_hint(tiny_run):  # noq
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "MUJOCO_GL=nonsense" in lines[0]
     assert "apt-get install libegl1" in lines[0] and "libosmesa6" in lines[0]
+
+
+def test_a_best_folder_older_than_the_latest_checkpoint_is_not_used(tiny_run, tmp_path):  # noqa: F811
+    import json
+    import shutil
+
+    from pbml_control.checkpoint import list_checkpoints
+    from pbml_control.video.genomes import load_run_genomes
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    latest = int(list_checkpoints(run / "checkpoints")[-1].stem.split("_")[1])
+    assert load_run_genomes(run).generation == latest  # best/ is as new as the checkpoint
+    index = run / "best" / "index.json"
+    meta = json.loads(index.read_text())
+    meta["generation"] = latest - 1  # as if a resume was interrupted after a checkpoint
+    index.write_text(json.dumps(meta))
+    genomes = load_run_genomes(run)
+    assert genomes.generation == latest and genomes.genomes
