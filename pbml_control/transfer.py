@@ -31,10 +31,24 @@ CURVE_FIELDS = ("source", "goal_index", "goal", "seed", "generation", "fitness_m
 
 @dataclass
 class Source:
-    """Where a transferred population comes from: a run directory, or None for scratch."""
+    """Where a transferred population comes from: a run directory, or None for scratch.
+
+    The run's latest checkpoint is read and verified once (`load`), then reused for every goal
+    and seed."""
 
     name: str
     run_dir: Path | None
+    arrays: dict[str, np.ndarray] | None = None
+    meta: dict | None = None
+
+    def load(self) -> Source:
+        if self.run_dir is not None and self.meta is None:
+            self.arrays, self.meta = load_checkpoint(self.run_dir)
+        return self
+
+    @property
+    def config(self) -> Config:
+        return read_checkpoint_config(self.load().meta)
 
 
 @dataclass
@@ -47,7 +61,7 @@ class TransferPlan:
 
 
 def load_source_config(run_dir: Path) -> Config:
-    return read_checkpoint_config(load_checkpoint(run_dir)[1])
+    return Source("run", run_dir).config
 
 
 def transfer_config(base: Config, plan: TransferPlan, goal: np.ndarray, seed: int) -> Config:
@@ -62,28 +76,30 @@ def transfer_config(base: Config, plan: TransferPlan, goal: np.ndarray, seed: in
     return cfg.validate()
 
 
-def check_same_body(cfg: Config, source_cfg: Config, run_dir: Path) -> None:
+def check_same_body(cfg: Config, source: Source) -> None:
     """Refuse a transfer whose observation or action sizes differ from the run's policy."""
     from pbml_control.trainer import env_spec
 
-    policy = load_checkpoint(run_dir)[1]["policy"]
+    policy = source.load().meta["policy"]
     expected = (policy["obs_dim"], policy["act_dim"])
     got = probe_spaces(env_spec(cfg))
     if got != expected:
         raise UserError(
-            f"cannot transfer '{run_dir}' ({source_cfg.task.id}: observation shape "
+            f"cannot transfer '{source.run_dir}' ({source.config.task.id}: observation shape "
             f"({expected[0]},), action shape ({expected[1]},)) to {cfg.task.id} (observation "
             f"shape ({got[0]},), action shape ({got[1]},)): pick a task of the same body"
         )
 
 
-def transferred_state(exp, run_dir: Path, seed: int) -> TrainState:
+def transferred_state(exp, source: Source, seed: int) -> TrainState:
     """The run's final population as generation 0 of a new run (ids and lineages kept)."""
-    arrays, meta = load_checkpoint(run_dir)
-    state = load_run_state(exp, arrays, meta)
+    source.load()
+    arrays = {key: value.copy() for key, value in source.arrays.items()}  # the cache stays intact
+    state = load_run_state(exp, arrays, source.meta)
     if state.population.size != exp.cfg.population.size:
         raise UserError(
-            f"'{run_dir}' has {state.population.size} genomes, expected {exp.cfg.population.size}"
+            f"'{source.run_dir}' has {state.population.size} genomes, expected "
+            f"{exp.cfg.population.size}"
         )
     state.population.generation = 0
     state.population.birth_gen[:] = 0
@@ -112,7 +128,7 @@ def adaptation_curve(source: Source, base: Config, plan: TransferPlan, goal, see
     if source.run_dir is None:
         state = initial_state(exp)
     else:
-        state = transferred_state(exp, source.run_dir, seed)
+        state = transferred_state(exp, source, seed)
     recorder = CurveRecorder()
     train(exp, state, [recorder])
     return recorder.rows
@@ -120,15 +136,11 @@ def adaptation_curve(source: Source, base: Config, plan: TransferPlan, goal, see
 
 def run_transfer(sources: list[Source], plan: TransferPlan, progress=print) -> list[dict]:
     """Adaptation curves of every source on every goal and seed; rows for adaptation.csv."""
-    main = sources[0].run_dir
-    base = load_source_config(main)
+    base = sources[0].config
+    first = transfer_config(base, plan, plan.goals[0], 0)
     for source in sources:
         if source.run_dir is not None:
-            check_same_body(
-                transfer_config(base, plan, plan.goals[0], 0),
-                load_source_config(source.run_dir),
-                source.run_dir,
-            )
+            check_same_body(first, source)
     rows: list[dict] = []
     with pool_from_config(base.pool) as pool:
         for source in sources:
