@@ -48,6 +48,13 @@ class TaskConfig:
     #: Extra keyword arguments for the task's constructor.
     kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def env_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments for the task (the episode length is the caller's to add)."""
+        kwargs = dict(self.kwargs)
+        if self.goal_in_obs:
+            kwargs["goal_in_obs"] = True
+        return kwargs
+
 
 @dataclass
 class GoalConfig:

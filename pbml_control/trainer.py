@@ -68,11 +68,9 @@ class GenerationEvent:
 
 
 def env_spec(cfg: Config) -> EnvSpec:
-    kwargs = dict(cfg.task.kwargs)
-    kwargs["max_episode_steps"] = cfg.task.episode_steps
-    if cfg.task.goal_in_obs:
-        kwargs["goal_in_obs"] = True
-    return EnvSpec.of(cfg.task.id, **kwargs)
+    return EnvSpec.of(
+        cfg.task.id, **cfg.task.env_kwargs(), max_episode_steps=cfg.task.episode_steps
+    )
 
 
 def probe_spaces(spec: EnvSpec) -> tuple[int, int]:

@@ -126,9 +126,7 @@ def _spec(opts: RecordOptions, run: RunGenomes, task_id: str, goal):
     from pbml_control.video.render import VideoSpec
 
     cfg = run.config
-    kwargs = dict(cfg.task.kwargs)
-    if cfg.task.goal_in_obs:
-        kwargs["goal_in_obs"] = True
+    kwargs = cfg.task.env_kwargs()
     return VideoSpec(
         task_id=task_id,
         goal=goal,
