@@ -38,6 +38,10 @@ class MetricsLog(Callback):
         self.log = CsvLog(run_dir / "metrics.csv")
         self._last = time.perf_counter()
 
+    def on_start(self, exp, state) -> None:
+        done = state.population.generation  # on resume: rows past the checkpoint come again
+        self.log.truncate(lambda row: int(row["generation"]) < done)
+
     def on_generation(self, exp, event) -> None:
         event.row["time/elapsed_s"] = time.perf_counter() - self._last
         self._last = time.perf_counter()
@@ -49,6 +53,11 @@ class LineageLog(Callback):
 
     def __init__(self, run_dir: Path) -> None:
         self.log = CsvLog(run_dir / "lineages.csv")
+
+    def on_start(self, exp, state) -> None:
+        # On resume: genomes that died after the checkpoint, and the survivors' rows, come again.
+        done = state.population.generation
+        self.log.truncate(lambda row: row["death"] != "" and int(row["death"]) < done)
 
     def on_generation(self, exp, event) -> None:
         self.log.append(lineage_rows(event.report.dead, exp.layout))

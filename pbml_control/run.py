@@ -15,7 +15,7 @@ from pbml_control.config import Config, config_from_toml_text, dump_config
 from pbml_control.errors import CheckpointError, ConfigError, UserError
 from pbml_control.genome import Population
 from pbml_control.plots import LineageShares
-from pbml_control.run_files import CsvLog, prepare_run_dir
+from pbml_control.run_files import prepare_run_dir
 from pbml_control.seeding import generator_from_state
 from pbml_control.trainer import Experiment, TrainState, build_experiment, initial_state, train
 
@@ -123,11 +123,6 @@ def resume_run(
     exp = build_experiment(cfg)
     try:
         state = load_run_state(exp, arrays, meta)
-        done = state.population.generation
-        CsvLog(run_dir / "metrics.csv").truncate(lambda r: int(r["generation"]) < done)
-        CsvLog(run_dir / "lineages.csv").truncate(
-            lambda r: r["death"] != "" and int(r["death"]) < done
-        )
         atomic_write_text(run_dir / "config.toml", dump_config(cfg))
     except BaseException:
         exp.pool.close()
