@@ -70,6 +70,7 @@ def state_arrays(state) -> dict[str, np.ndarray]:
     arrays = prefixed(state.population.to_arrays(), "pop")
     if state.obs_stats is not None:
         arrays.update(prefixed(state.obs_stats.to_arrays(), "obs"))
+    arrays.update(prefixed(state.ancestry.to_arrays(), "anc"))
     return arrays
 
 
@@ -84,6 +85,7 @@ def state_meta(exp, state) -> dict[str, Any]:
         "layout": exp.layout.to_dict(),
         "rng": generator_state(state.rng),
         "env_steps": state.env_steps,
+        "rollouts": state.rollouts,
         "schedule": {
             "name": exp.cfg.goals.schedule,
             "segment": exp.schedule.segment(generation),
@@ -180,25 +182,38 @@ class Progress(Callback):
         self.tty = self.stream.isatty()
 
     def on_start(self, exp, state) -> None:
-        self.first = state.population.generation
-        self.total = exp.cfg.run.generations
         self.t0 = time.perf_counter()
+        self.start = self.fraction(exp.cfg, state)
+        self.printed = -1
+
+    @staticmethod
+    def fraction(cfg, state) -> float:
+        """How far the run is towards its stop condition, in [0, 1] (the nearest limit)."""
+        run, parts = cfg.run, []
+        if run.generations:
+            parts.append(state.population.generation / run.generations)
+        if run.budget_rollouts:
+            parts.append(state.rollouts / run.budget_rollouts)
+        if run.budget_env_steps:
+            parts.append(state.env_steps / run.budget_env_steps)
+        return min(1.0, max(parts))
 
     def on_generation(self, exp, event) -> None:
-        done = event.generation + 1 - self.first
-        left = self.total - event.generation - 1
-        eta = (time.perf_counter() - self.t0) / max(done, 1) * left
+        done = self.fraction(exp.cfg, event.state)
+        speed = (done - self.start) / max(time.perf_counter() - self.t0, 1e-9)
+        eta = (1.0 - done) / speed if speed > 0 else 0.0
         row = event.row
         text = (
-            f"gen {event.generation + 1}/{self.total}  fitness max {row['pop/fitness_max']:.2f}"
-            f" mean {row['pop/fitness_mean']:.2f}  lineages {row['lineage/alive']}"
-            f"  {row['time/steps_per_s']:.0f} steps/s  ETA {_clock(eta)}"
+            f"gen {event.generation + 1} ({100 * done:.0f}%)  fitness max "
+            f"{row['pop/fitness_max']:.2f} mean {row['pop/fitness_mean']:.2f}  lineages "
+            f"{row['lineage/alive']}  {row['time/steps_per_s']:.0f} steps/s  ETA {_clock(eta)}"
         )
         if self.tty:
-            filled = int(30 * (event.generation + 1) / self.total)
+            filled = int(30 * done)
             bar = "#" * filled + "." * (30 - filled)
             print(f"\r[{bar}] {text}", end="", file=self.stream, flush=True)
-        elif left == 0 or done % max(1, (self.total - self.first) // 20) == 0:
+        elif done >= 1.0 or int(20 * done) > self.printed:
+            self.printed = int(20 * done)
             print(text, file=self.stream, flush=True)
 
     def on_end(self, exp, state, interrupted: bool) -> None:

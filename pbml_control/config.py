@@ -25,8 +25,13 @@ class RunConfig:
     name: str = "run"
     #: The one seed every random stream of the run is split from.
     seed: int = 0
-    #: Total number of generations the run reaches.
+    #: Total number of generations the run reaches (0: no limit; then a budget must be set).
     generations: int = 100
+    #: Stop once this many rollouts (episodes actually run) are spent (0: no budget). A run
+    #: stops after the generation that reaches it, so it may overshoot by one generation's.
+    budget_rollouts: int = 0
+    #: Stop once this many environment steps are spent (0: no budget).
+    budget_env_steps: int = 0
     #: Write a checkpoint every this many generations (0: only at the end and on Ctrl-C).
     checkpoint_every: int = 10
     #: Keep only this many most recent checkpoints (0: keep all).
@@ -108,7 +113,14 @@ class Config:
 
     def validate(self) -> Config:
         """Check values a type check cannot; raise ConfigError naming the key."""
-        _positive("run.generations", self.run.generations)
+        _positive("run.generations", self.run.generations, allow_zero=True)
+        _positive("run.budget_rollouts", self.run.budget_rollouts, allow_zero=True)
+        _positive("run.budget_env_steps", self.run.budget_env_steps, allow_zero=True)
+        if not (self.run.generations or self.run.budget_rollouts or self.run.budget_env_steps):
+            raise ConfigError(
+                "run.generations is 0 and no budget is set: set run.generations, "
+                "run.budget_rollouts or run.budget_env_steps"
+            )
         _positive("run.checkpoint_every", self.run.checkpoint_every, allow_zero=True)
         _positive("task.episode_steps", self.task.episode_steps)
         _positive("task.episodes", self.task.episodes)

@@ -75,7 +75,6 @@ def generation_row(
     births: int,
     deaths: int,
 ) -> dict[str, Any]:
-    steps = int(sum(r.steps for r in results))
     return {
         "generation": generation,
         "goal/segment": segment,
@@ -87,5 +86,40 @@ def generation_row(
         **lineage_metrics(evaluated),
         **mutation_metrics(evaluated, layout),
         **reward_part_metrics(results),
-        "env/steps": steps,
     }
+
+
+def distinct_genomes(params: np.ndarray) -> int:
+    """How many different parameter vectors there are among the rows."""
+    return len({row.tobytes() for row in params})
+
+
+def budget_metrics(evaluated: Population, scored, after) -> dict[str, int]:
+    """What this generation cost and what the run has spent (`after`: the state after it).
+
+    A rollout is one episode actually run: identical genomes scored once, fitness carried over
+    without a rollout costs nothing. ``pop/reevaluated`` counts the scored genomes that had been
+    scored before (survivors); the rest of ``pop/evaluated`` are newborns and founders.
+    """
+    born_now = evaluated.birth_gen[scored.index] == evaluated.generation
+    return {
+        "budget/rollouts": int(scored.rollouts),
+        "budget/rollouts_total": int(after.rollouts),
+        "budget/env_steps": int(scored.steps),
+        "budget/env_steps_total": int(after.env_steps),
+        "env/steps": int(scored.steps),
+        "pop/evaluated": int(scored.index.size),
+        "pop/reevaluated": int((~born_now).sum()),
+        "pop/distinct": distinct_genomes(evaluated.params),
+    }
+
+
+def selection_metrics(report, layout: ModuleLayout) -> dict[str, float]:
+    """Per module, Price's selection term on log sigma and on the gate logit (TellReport)."""
+    out: dict[str, float] = {}
+    if report.sel_log_sigma is None:
+        return out
+    for m, name in enumerate(layout.names):
+        out[f"sel/log_sigma/{name}"] = float(report.sel_log_sigma[m])
+        out[f"sel/gate_logit/{name}"] = float(report.sel_gate_logit[m])
+    return out

@@ -61,11 +61,18 @@ def self_adapt(
 
     Infinite gate logits (gates of exactly 0 or 1) are kept: they are a user's deliberate freeze
     or always-on switch, not a value that self-adaptation should drift out of.
+
+    With ``cfg.frozen`` (the control) the child keeps its parent's mutation function bit for bit.
+    The steps are still drawn, so the generator advances exactly as in an evolving run: a frozen
+    run and its evolving twin of the same seed share every other random draw of their first
+    generation, which makes them a paired comparison.
     """
     lo, hi = np.log(cfg.sigma_min), np.log(cfg.sigma_max)
     ls_step = cfg.meta_rate * rng.standard_normal(log_sigma.shape)
-    new_ls = np.clip(log_sigma + ls_step, lo, hi).astype(np.float32)
     gl_step = cfg.gate_meta_rate * rng.standard_normal(gate_logit.shape)
+    if cfg.frozen:
+        return log_sigma.astype(np.float32, copy=True), gate_logit.astype(np.float32, copy=True)
+    new_ls = np.clip(log_sigma + ls_step, lo, hi).astype(np.float32)
     finite = np.isfinite(gate_logit)
     bound = cfg.gate_logit_bound
     moved = np.clip(np.where(finite, gate_logit, 0.0) + gl_step, -bound, bound)

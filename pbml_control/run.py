@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pbml_control.ancestry import Ancestry
 from pbml_control.callbacks import BestGenomes, Checkpointer, LineageLog, MetricsLog, Progress
 from pbml_control.checkpoint import (
     atomic_write_text,
@@ -72,6 +73,8 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
             from policies import RunningStats
 
             obs_stats = RunningStats.from_arrays(obs)
+        anc = split_arrays(arrays, "anc")  # absent in checkpoints of older versions
+        ancestry = Ancestry.from_arrays(anc) if anc else Ancestry.of(population)
     except (KeyError, ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(f"checkpoint content is inconsistent: {err}") from err
     if population.params.shape[1] != exp.layout.num_params:
@@ -79,7 +82,8 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
             f"checkpoint genomes have {population.params.shape[1]} parameters, the policy "
             f"has {exp.layout.num_params}"
         )
-    return TrainState(population, rng, obs_stats, int(meta.get("env_steps", 0)))
+    steps, rollouts = int(meta.get("env_steps", 0)), int(meta.get("rollouts", 0))
+    return TrainState(population, rng, obs_stats, steps, rollouts, ancestry)
 
 
 def read_checkpoint_config(meta: dict) -> Config:

@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from gymnasium.spaces import Box
 
+from pbml_control.ancestry import Ancestry
 from pbml_control.config import Config
 from pbml_control.errors import ConfigError
 from pbml_control.genome import ModuleLayout, Population
 from pbml_control.goals import GoalSchedule, make_schedule
-from pbml_control.metrics import generation_row
+from pbml_control.metrics import budget_metrics, generation_row, selection_metrics
 from pbml_control.rollout import EnvSpec, EvalBatch, Pool, RolloutResult, pool_from_config
 from pbml_control.seeding import (
     Purpose,
@@ -27,6 +28,7 @@ from pbml_control.seeding import (
     stream,
 )
 from pbml_control.selection import Strategy, TellReport, make_strategy
+from pbml_control.selection.base import merge_fitness
 
 
 @dataclass
@@ -49,7 +51,31 @@ class TrainState:
     population: Population
     rng: np.random.Generator
     obs_stats: Any = None
+    #: Environment steps and rollouts (episodes) actually run so far: the budget spent.
     env_steps: int = 0
+    rollouts: int = 0
+    #: Ancestors of the living genomes (for lineage/tmrca); None: known from the population.
+    ancestry: Ancestry | None = None
+
+    def __post_init__(self) -> None:
+        if self.ancestry is None:
+            self.ancestry = Ancestry.of(self.population)
+
+
+@dataclass
+class Scored:
+    """One generation's evaluation: who was scored, and what it cost."""
+
+    #: Indices of the genomes scored this generation (the strategy's ``ask``).
+    index: np.ndarray
+    #: Every genome's fitness: scored now, or carried over.
+    fitness: np.ndarray
+    #: One result per scored genome; identical parameter vectors share one result.
+    results: list[RolloutResult]
+    #: Rollouts (episodes) and environment steps actually run.
+    rollouts: int
+    steps: int
+    rollout_s: float
 
 
 @dataclass
@@ -127,15 +153,71 @@ def build_experiment(cfg: Config, pool: Pool | None = None) -> Experiment:
 
 
 def initial_state(exp: Experiment) -> TrainState:
+    """Generation 0: fresh founders, or another run's genomes (``population.init_from``)."""
     seed = exp.cfg.run.seed
-    init = exp.policy.init_flat(stream(seed, Purpose.INIT))
-    population = exp.strategy.init(init, stream(seed, Purpose.INIT, 1))
     obs_stats = None
-    if exp.cfg.policy.obs_norm:
+    if exp.cfg.population.init_from:
+        from pbml_control.founders import founders_from_run
+
+        population, obs_stats = founders_from_run(
+            exp.cfg.population, exp.layout.num_params, exp.cfg.policy.obs_norm
+        )
+    else:
+        init = exp.policy.init_flat(stream(seed, Purpose.INIT))
+        population = exp.strategy.init(init, stream(seed, Purpose.INIT, 1))
+    if exp.cfg.policy.obs_norm and obs_stats is None:
         from policies import RunningStats
 
         obs_stats = RunningStats.zeros(exp.policy.obs_dim)
     return TrainState(population, stream(seed, Purpose.SELECTION), obs_stats)
+
+
+def finished(cfg: Config, state: TrainState) -> bool:
+    """The stop condition: ``run.generations`` reached, or a budget spent (0 = no limit)."""
+    run = cfg.run
+    return bool(
+        (run.generations and state.population.generation >= run.generations)
+        or (run.budget_rollouts and state.rollouts >= run.budget_rollouts)
+        or (run.budget_env_steps and state.env_steps >= run.budget_env_steps)
+    )
+
+
+def unique_rows(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first index of each distinct row, in order; row -> its distinct row's position)."""
+    position: dict[bytes, int] = {}
+    first: list[int] = []
+    inverse = np.empty(len(params), dtype=np.int64)
+    for i, row in enumerate(params):
+        j = position.setdefault(row.tobytes(), len(first))
+        if j == len(first):
+            first.append(i)
+        inverse[i] = j
+    return np.asarray(first, dtype=np.int64), inverse
+
+
+def evaluate(exp: Experiment, state: TrainState, goal, goal_changed: bool) -> Scored:
+    """Score the genomes the strategy asks for; identical parameter vectors are rolled out once.
+
+    A rollout depends only on (parameters, goal, seed, observation statistics), and within a
+    generation all four are shared, so an exact clone scored beside its parent gets the
+    parent's result without a second rollout (fitness, reward parts and observation statistics
+    alike: results equal those of rolling every genome out).
+    """
+    pop, generation = state.population, state.population.generation
+    index = exp.strategy.ask(pop, goal_changed)
+    params = pop.params[index]
+    first, inverse = unique_rows(params)
+    start = time.perf_counter()
+    distinct: list[RolloutResult] = []
+    if first.size:
+        batch = make_batch(exp, params[first], goal, generation, state.obs_stats)
+        distinct = exp.pool.evaluate(batch)
+    rollout_s = time.perf_counter() - start
+    results = [distinct[j] for j in inverse]
+    fitness = merge_fitness(pop, index, np.array([r.fitness for r in results], dtype=np.float64))
+    rollouts = len(distinct) * exp.cfg.task.episodes
+    steps = int(sum(r.steps for r in distinct))
+    return Scored(index, fitness, results, rollouts, steps, rollout_s)
 
 
 def make_batch(exp: Experiment, params: np.ndarray, goal, generation: int, obs_stats) -> EvalBatch:
@@ -168,47 +250,51 @@ def merge_obs_stats(obs_stats, results: list[RolloutResult]):
 
 
 def train(exp: Experiment, state: TrainState, callbacks: list) -> TrainState:
-    """Run generations until `cfg.run.generations`; returns the final state."""
+    """Run generations until the stop condition (`finished`); returns the final state."""
     for cb in callbacks:
         cb.on_start(exp, state)
-    for generation in range(state.population.generation, exp.cfg.run.generations):
+    while not finished(exp.cfg, state):
         started = time.perf_counter()
+        generation = state.population.generation
         goal = exp.schedule.goal_at(generation)
-        params = exp.strategy.ask(state.population)
-        batch = make_batch(exp, params, goal, generation, state.obs_stats)
-        rollout_start = time.perf_counter()
-        results = exp.pool.evaluate(batch)
-        rollout_s = time.perf_counter() - rollout_start
-        fitness = np.array([r.fitness for r in results], dtype=np.float64)
+        goal_changed = exp.schedule.changes_at(generation)
+        scored = evaluate(exp, state, goal, goal_changed)
         rng = generator_from_state(generator_state(state.rng))
-        population, report = exp.strategy.tell(state.population, fitness, rng)
-        steps = int(sum(r.steps for r in results))
+        population, report = exp.strategy.tell(state.population, scored.fitness, rng)
         new_state = TrainState(
-            population, rng, merge_obs_stats(state.obs_stats, results), state.env_steps + steps
+            population,
+            rng,
+            merge_obs_stats(state.obs_stats, scored.results),
+            state.env_steps + scored.steps,
+            state.rollouts + scored.rollouts,
+            state.ancestry.advanced(population),
         )
         row = generation_row(
             generation,
             exp.schedule.segment(generation),
             goal,
             state.population,
-            fitness,
-            results,
+            scored.fitness,
+            scored.results,
             exp.layout,
             len(report.born),
             len(report.dead["id"]),
         )
-        row["time/rollout_s"] = rollout_s
-        row["time/steps_per_s"] = steps / max(rollout_s, 1e-9)
-        row["time/overhead_s"] = time.perf_counter() - started - rollout_s
+        row["lineage/tmrca"] = state.ancestry.tmrca(state.population.ids, generation)
+        row.update(budget_metrics(state.population, scored, new_state))
+        row.update(selection_metrics(report, exp.layout))
+        row["time/rollout_s"] = scored.rollout_s
+        row["time/steps_per_s"] = scored.steps / max(scored.rollout_s, 1e-9)
+        row["time/overhead_s"] = time.perf_counter() - started - scored.rollout_s
         event = GenerationEvent(
             generation,
             row,
             state.population,
-            fitness,
-            results,
+            scored.fitness,
+            scored.results,
             report,
             new_state,
-            goal_changed=exp.schedule.changes_at(generation),
+            goal_changed=goal_changed,
         )
         state = new_state
         for cb in callbacks:

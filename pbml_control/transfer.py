@@ -20,6 +20,7 @@ from pbml_control.callbacks import Callback
 from pbml_control.checkpoint import load_checkpoint
 from pbml_control.config import Config
 from pbml_control.errors import UserError
+from pbml_control.founders import check_founder_count, restarted
 from pbml_control.metrics import goal_repr
 from pbml_control.rollout import Pool, pool_from_config
 from pbml_control.run import load_run_state, read_checkpoint_config
@@ -96,16 +97,9 @@ def transferred_state(exp, source: Source, seed: int) -> TrainState:
     source.load()
     arrays = {key: value.copy() for key, value in source.arrays.items()}  # the cache stays intact
     state = load_run_state(exp, arrays, source.meta)
-    if state.population.size != exp.cfg.population.size:
-        raise UserError(
-            f"'{source.run_dir}' has {state.population.size} genomes, expected "
-            f"{exp.cfg.population.size}"
-        )
-    state.population.generation = 0
-    state.population.birth_gen[:] = 0
-    state.population.scout_until[:] = -1
-    state.rng = stream(seed, Purpose.TRANSFER)
-    return state
+    check_founder_count(state.population.size, exp.cfg.population, str(source.run_dir))
+    population = restarted(state.population)
+    return TrainState(population, stream(seed, Purpose.TRANSFER), state.obs_stats)
 
 
 class CurveRecorder(Callback):

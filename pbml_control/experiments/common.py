@@ -11,6 +11,7 @@ import numpy as np
 from pbml_control.errors import UserError
 from pbml_control.genome import Population
 from pbml_control.selection import Strategy
+from pbml_control.selection.base import merge_fitness
 
 #: fitness(params (N, D), generation) -> (N,) fitness.
 FitnessFn = Callable[[np.ndarray, int], np.ndarray]
@@ -48,12 +49,22 @@ def evolve(
     generations: int,
     rng: np.random.Generator,
     record: RecordFn,
+    changes: Callable[[int], bool] = lambda generation: True,
 ) -> tuple[Population, list[dict[str, float]]]:
-    """The ask-evaluate-tell loop; returns the last population and one row per generation."""
-    rows = []
+    """The ask-evaluate-tell loop; returns the last population and one row per generation.
+
+    ``changes(generation)`` says whether the world changed since the previous generation (by
+    default always: every genome is scored every generation). Each row also counts the
+    genomes scored (``evaluated``) and the running total (``evaluations``), the toy worlds'
+    budget.
+    """
+    rows, spent = [], 0
     for gen in range(generations):
-        fitness = fitness_fn(strategy.ask(pop), gen)
+        index = strategy.ask(pop, changes(gen))
+        fitness = merge_fitness(pop, index, fitness_fn(pop.params[index], gen))
+        spent += index.size
         rows.append({"generation": gen, **record(pop, fitness)})
+        rows[-1].update(evaluated=int(index.size), evaluations=spent)
         pop, _ = strategy.tell(pop, fitness, rng)
     return pop, rows
 

@@ -30,6 +30,13 @@ def save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def with_note(fig: Figure, note: str) -> Figure:
+    """The run's strategy and controls as a line above the figure (none when empty)."""
+    if note:
+        fig.suptitle(note, fontsize=8, color="0.25")
+    return fig
+
+
 def mark_goals(ax: Axes, changes: list[tuple[float, str]], label_goals: bool = True) -> None:
     """Dotted lines where the goal changes; the goal's value on top when there are few."""
     for generation, _ in changes[1:]:

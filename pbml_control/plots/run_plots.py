@@ -29,7 +29,8 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     written: list[Path] = []
     rows = data.read_rows(metrics)
     if rows:
-        written += [_fitness(rows, out), _mutation(rows, out)]
+        note = controls_note(run_dir)
+        written += [_fitness(rows, out, note), _mutation(rows, out, note)]
         shares = run_dir / SHARES_FILE
         if shares.is_file():
             written.append(_muller(data.read_rows(shares), rows, out))
@@ -38,19 +39,38 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     return written
 
 
-def _fitness(rows: data.Rows, out: Path) -> Path:
+def controls_note(run_dir: Path) -> str:
+    """The strategy and the controls a run used, for the figures' headings ('' if unknown)."""
+    from pbml_control.config import config_from_toml_text
+    from pbml_control.errors import ConfigError
+
+    try:
+        cfg = config_from_toml_text((run_dir / "config.toml").read_text())
+    except (OSError, UnicodeDecodeError, ValueError, ConfigError):
+        return ""
+    pop = cfg.population
+    parts = [f"strategy {pop.strategy}", f"goals {cfg.goals.schedule}"]
+    if pop.mutation.frozen:
+        parts.append("CONTROL: mutation function frozen")
+    if pop.init_from:
+        how = "reset to initial (swap control)" if pop.init_mutation == "initial" else "inherited"
+        parts.append(f"founders from {Path(pop.init_from).name}, mutation {how}")
+    return "; ".join(parts)
+
+
+def _fitness(rows: data.Rows, out: Path, note: str = "") -> Path:
     series = {name: data.column(rows, key) for name, key in FITNESS.items()}
     fig = figures.fitness_figure(data.column(rows, "generation"), series, data.goal_changes(rows))
-    return figures.save(fig, out / "fitness.png")
+    return figures.save(figures.with_note(fig, note), out / "fitness.png")
 
 
-def _mutation(rows: data.Rows, out: Path) -> Path:
+def _mutation(rows: data.Rows, out: Path, note: str = "") -> Path:
     names = data.modules(rows)
     sigma = {m: data.column(rows, f"mut/sigma/{m}") for m in names}
     gate = {m: data.column(rows, f"mut/gate/{m}") for m in names}
     gens = data.column(rows, "generation")
     fig = figures.mutation_figure(gens, sigma, gate, data.goal_changes(rows))
-    return figures.save(fig, out / "mutation.png")
+    return figures.save(figures.with_note(fig, note), out / "mutation.png")
 
 
 def _muller(share_rows: data.Rows, rows: data.Rows, out: Path) -> Path:

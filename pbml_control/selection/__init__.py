@@ -12,12 +12,16 @@ from pbml_control.selection.config import MutationConfig, SelectionConfig
 from pbml_control.selection.drift import DriftStrategy
 from pbml_control.selection.greedy import GreedyStrategy
 from pbml_control.selection.pbml import PBMLStrategy
+from pbml_control.selection.pbml_paper import PBMLPaperStrategy
 from pbml_control.selection.truncation import TruncationStrategy
 
 #: Registered strategies by name; `pbml` is the default.
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (PBMLStrategy, GreedyStrategy, DriftStrategy, TruncationStrategy)
-}
+    cls.name: cls
+    for cls in (
+        PBMLStrategy, PBMLPaperStrategy, GreedyStrategy, DriftStrategy, TruncationStrategy
+    )
+}  # fmt: skip
 
 
 def make_strategy(name: str, cfg: SelectionConfig, layout: ModuleLayout) -> Strategy:

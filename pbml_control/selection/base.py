@@ -2,10 +2,16 @@
 
 The base class owns the book-keeping: ids, parent and lineage ids, birth and death generations,
 the treatment of failed evaluations (NaN/inf fitness counts as -inf and is reported), the
-generation counter, death records, scouts' grace period and offspring creation. A strategy
+generation counter, death records, scouts' grace period, offspring creation, which genomes are
+scored each generation and the selection differential on the mutation function. A strategy
 overrides only :meth:`Strategy._select`, its rule for who survives, with which share, and who
-may parent offspring. Randomness comes only from the generator passed in: same generator state,
-same result.
+may parent offspring; a strategy whose number of births is not "whatever died" (pbml_paper)
+also overrides :meth:`Strategy._birth_count` and :meth:`Strategy._next_shares`. Randomness comes
+only from the generator passed in: same generator state, same result.
+
+``ask`` names the genomes to score: newborns always, survivors as ``reevaluate`` says, everyone
+after a goal change. The caller scores them and passes the whole fitness array to ``tell``, the
+others keeping the fitness they carry (:func:`merge_fitness`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,12 @@ class TellReport:
     born: np.ndarray
     #: Number of non-finite fitness values this generation (ranked as -inf).
     num_failed: int
+    #: Per module, the selection differential on log sigma and on the gate logit (Price's
+    #: selection term): the share-weighted covariance between a genome's share growth (its own
+    #: next share plus its children's, over its share now) and the trait. Negative: selection
+    #: pushes radii (gates) down this generation. Shapes (M,).
+    sel_log_sigma: np.ndarray | None = None
+    sel_gate_logit: np.ndarray | None = None
 
 
 @dataclass
@@ -49,7 +61,7 @@ class Verdict:
 
 
 class Strategy(ABC):
-    """Ask/tell selection over a fixed budget of N distinct genomes (maximising fitness)."""
+    """Ask/tell selection, maximising fitness; by default over a fixed budget of N genomes."""
 
     name: str = "base"
 
@@ -80,14 +92,26 @@ class Strategy(ABC):
             generation=0, next_id=n,
         )  # fmt: skip
 
-    def ask(self, pop: Population) -> np.ndarray:
-        """The (N, D) float32 parameters to evaluate this generation."""
-        return pop.params
+    def ask(self, pop: Population, goal_changed: bool = True) -> np.ndarray:
+        """Indices (ascending) of the genomes to score this generation.
+
+        Unscored genomes (fitness NaN: newborns) always; after a goal change everyone, since a
+        fitness carried over was measured on another landscape; otherwise survivors as
+        ``reevaluate`` says: 'all', the 'top' ``reevaluate_top`` by share, or 'none'.
+        """
+        todo = np.isnan(pop.fitness)
+        if goal_changed or self.cfg.reevaluate == "all":
+            todo[:] = True
+        elif self.cfg.reevaluate == "top":
+            order = np.lexsort((np.arange(pop.size), -pop.shares))
+            todo[order[: self.cfg.reevaluate_top]] = True
+        return np.flatnonzero(todo)
 
     def tell(
         self, pop: Population, fitness: np.ndarray, rng: np.random.Generator
     ) -> tuple[Population, TellReport]:
-        """Apply the rule to this generation's fitness; return the next population (size N)."""
+        """Apply the rule to this generation's fitness (every genome's: scored now or carried
+        over); return the next population."""
         fit, num_failed = sanitize_fitness(fitness, pop.size)
         ranks = self._ranks(fit, rng)
         verdict = self._select(pop, fit, ranks, rng)
@@ -99,13 +123,25 @@ class Strategy(ABC):
         survivors = pop.take(keep)
         survivors.fitness = fit[keep]
         weights = verdict.parent_weights[keep]
-        parents = self._draw_parents(weights, pop.size - keep.size, rng)
+        parents = self._draw_parents(weights, self._birth_count(pop, keep.size), rng)
         offspring = options.breed(
             survivors, parents, ranks[keep], weights, self.cfg, self.layout, rng
         )
         nxt = concat(survivors, offspring)
-        nxt.shares = next_shares(verdict, keep, parents, pop.size)
-        return nxt, TellReport(dead=dead, born=offspring.ids.copy(), num_failed=num_failed)
+        nxt.shares = self._next_shares(verdict, keep, parents, pop.size)
+        sel_ls, sel_gl = selection_differential(pop, keep, parents, nxt.shares)
+        report = TellReport(dead, offspring.ids.copy(), num_failed, sel_ls, sel_gl)
+        return nxt, report
+
+    def _birth_count(self, pop: Population, survivors: int) -> int:
+        """Children born this generation: fixed budget, so exactly the genomes that died."""
+        return pop.size - survivors
+
+    def _next_shares(
+        self, verdict: Verdict, keep: np.ndarray, parents: np.ndarray, size: int
+    ) -> np.ndarray:
+        """Shares of survivors then offspring (sum 1)."""
+        return next_shares(verdict, keep, parents, size)
 
     @abstractmethod
     def _select(
@@ -173,6 +209,36 @@ def death_records(pop: Population, fitness: np.ndarray, dead: np.ndarray) -> dic
         "sigma": pop.sigma()[dead],
         "gate": pop.gate()[dead],
     }
+
+
+def merge_fitness(pop: Population, index: np.ndarray, scored: np.ndarray) -> np.ndarray:
+    """Every genome's fitness for ``tell``: ``scored`` at ``index``, the carried value elsewhere."""
+    fitness = pop.fitness.astype(np.float64, copy=True)
+    fitness[np.asarray(index, dtype=np.int64)] = np.asarray(scored, dtype=np.float64)
+    return fitness
+
+
+def selection_differential(
+    pop: Population, keep: np.ndarray, parents: np.ndarray, next_shares: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Price's selection term on each module's log sigma and gate logit.
+
+    Genome i's share growth is w_i = m_i / s_i, where m_i is the share of the next generation
+    that is i or its newborn children and s_i its share now. The selection term
+    Cov_s(w, z) = sum_i s_i w_i z_i - sum_i s_i z_i = sum_i m_i z_i - mean_s(z): how far
+    selection moves the share-weighted mean trait in one generation, before mutation. Infinite
+    gate logits (gates fixed at 0 or 1) give NaN for their module.
+    """
+    mass = np.zeros(pop.size)
+    mass[keep] += next_shares[: keep.size]
+    np.add.at(mass, keep[parents], next_shares[keep.size :])
+    before = pop.shares / pop.shares.sum()
+    out = []
+    for trait in (pop.log_sigma, pop.gate_logit):
+        z = trait.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            out.append(mass @ z - before @ z)
+    return out[0], out[1]
 
 
 def next_shares(verdict: Verdict, keep: np.ndarray, parents: np.ndarray, size: int) -> np.ndarray:

@@ -7,9 +7,19 @@ the ``population.`` prefix the trainer's TOML uses for this section.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from pbml_control.errors import ConfigError
+
+#: Which survivors are scored again each generation (newborns are always scored).
+REEVALUATE = ("all", "top", "none")
+#: How pbml_paper scales a share by fitness rank r in [0, 1] (0 = best).
+RANK_RULES = ("linear", "exponential")
+#: Where a pbml_paper newborn's share comes from.
+NEWBORN = ("parent", "fresh")
+#: Where the founders' mutation function comes from when `init_from` names a run.
+INIT_MUTATION = ("inherit", "initial")
 
 
 @dataclass
@@ -30,6 +40,9 @@ class MutationConfig:
     sigma_max: float = 10.0
     #: Finite gate logits are clipped to [-gate_logit_bound, gate_logit_bound]; +-inf stay exact.
     gate_logit_bound: float = 8.0
+    #: Control: the mutation function never changes (no self-adaptation); children still mutate
+    #: with the radii and gates they inherit, so only the learning of the mutation is switched off.
+    frozen: bool = False
 
     def validate(self, prefix: str = "population.mutation") -> None:
         _require(self.init_sigma > 0, f"{prefix}.init_sigma must be > 0")
@@ -42,20 +55,46 @@ class MutationConfig:
             f"{prefix}.init_sigma must lie in [sigma_min, sigma_max]",
         )
         _require(self.gate_logit_bound > 0, f"{prefix}.gate_logit_bound must be > 0")
+        for name in ("init_sigma", "meta_rate", "gate_meta_rate", "sigma_min", "sigma_max"):
+            _require(math.isfinite(getattr(self, name)), f"{prefix}.{name} must be finite")
 
 
 @dataclass
 class SelectionConfig:
     """Which strategy selects, how hard, and the article's optional extensions (all off)."""
 
-    #: Selection strategy: one of pbml, greedy, drift, truncation.
+    #: Selection strategy: pbml (fixed budget: births fill deaths), pbml_paper (C births a
+    #: generation whatever died, the paper's rule), greedy, drift, truncation.
     strategy: str = "pbml"
-    #: Number of distinct genomes, i.e. evaluations per generation (the evaluation budget).
+    #: Number of founders; for the fixed-budget strategies also the genomes alive at all times.
     size: int = 64
-    #: PBML/drift: a genome whose share falls below this dies (DESIGN.md default 1/1000).
+    #: PBML/drift/pbml_paper: a genome whose share falls below this dies (the paper's 1/1000).
     min_share: float = 1e-3
-    #: PBML/drift: each share is multiplied by exp(-rank_pressure * r), r in [0, 1], 0 = best.
+    #: PBML/drift (and pbml_paper's exponential rule): share *= exp(-rank_pressure * r), r in
+    #: [0, 1] the fitness rank, 0 = best.
     rank_pressure: float = 3.0
+    #: pbml_paper: children born every generation whatever died (the paper's C); 0 = size // 4.
+    offspring: int = 0
+    #: pbml_paper: cap on the distinct genomes alive after births; 0 = size.
+    max_genomes: int = 0
+    #: pbml_paper: the rank rule, 'linear' (share *= 1 - decay * r) or 'exponential'.
+    rank_rule: str = "linear"
+    #: pbml_paper, linear rule: the share the worst-ranked genome loses per generation (D).
+    decay: float = 0.5
+    #: pbml_paper: a newborn's share is split from its parent's ('parent') or a fresh
+    #: 1/max_genomes ('fresh'), before all shares are renormalised.
+    newborn: str = "parent"
+    #: Which survivors are scored again each generation: 'all', the 'top' reevaluate_top by
+    #: share, or 'none' (fitness carried over while the goal stays the same). Newborns are
+    #: always scored, and every genome is scored again when the goal changes.
+    reevaluate: str = "all"
+    #: reevaluate = 'top': how many survivors (highest share first) are scored again.
+    reevaluate_top: int = 8
+    #: Start from this run's genomes (a run directory or checkpoint) instead of fresh founders.
+    init_from: str = ""
+    #: With init_from: 'inherit' keeps each genome's mutation function; 'initial' replaces it by
+    #: `mutation.init_sigma` / `init_gate` (the swap control).
+    init_mutation: str = "inherit"
     #: Truncation: number of elites kept each generation; 0 means size // 4.
     truncation_k: int = 0
     #: Option: offspring of a parent at rank r get sigma * (1 + low_rank_boost * r); 0 = off.
@@ -84,6 +123,19 @@ class SelectionConfig:
         _require(0 <= self.scout_fraction <= 1, f"{prefix}.scout_fraction must be in [0, 1]")
         _require(self.scout_sigma_scale >= 1, f"{prefix}.scout_sigma_scale must be >= 1")
         _require(self.scout_grace >= 0, f"{prefix}.scout_grace must be >= 0")
+        _require(math.isfinite(self.rank_pressure), f"{prefix}.rank_pressure must be finite")
+        _require(self.offspring >= 0, f"{prefix}.offspring must be >= 0")
+        _require(self.max_genomes >= 0, f"{prefix}.max_genomes must be >= 0")
+        _require(
+            self.strategy != "pbml_paper" or self.births < self.genome_cap,
+            f"{prefix}.offspring ({self.births}) must be below max_genomes ({self.genome_cap})",
+        )
+        _require(0 < self.decay <= 1, f"{prefix}.decay must be in (0, 1]")
+        _require(self.reevaluate_top >= 0, f"{prefix}.reevaluate_top must be >= 0")
+        _one_of(f"{prefix}.rank_rule", self.rank_rule, RANK_RULES)
+        _one_of(f"{prefix}.newborn", self.newborn, NEWBORN)
+        _one_of(f"{prefix}.reevaluate", self.reevaluate, REEVALUATE)
+        _one_of(f"{prefix}.init_mutation", self.init_mutation, INIT_MUTATION)
         self.mutation.validate(f"{prefix}.mutation")
 
     @property
@@ -91,7 +143,21 @@ class SelectionConfig:
         """Truncation's k, with 0 resolved to size // 4 (at least 1)."""
         return self.truncation_k or max(1, self.size // 4)
 
+    @property
+    def births(self) -> int:
+        """pbml_paper's C, with 0 resolved to size // 4 (at least 1)."""
+        return self.offspring or max(1, self.size // 4)
+
+    @property
+    def genome_cap(self) -> int:
+        """pbml_paper's cap on distinct genomes, with 0 resolved to size."""
+        return self.max_genomes or self.size
+
 
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(message)
+
+
+def _one_of(key: str, value: str, options: tuple[str, ...]) -> None:
+    _require(value in options, f"{key} must be one of {', '.join(options)}; got '{value}'")

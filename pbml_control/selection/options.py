@@ -55,10 +55,27 @@ def breed(
         params=params, log_sigma=log_sigma, gate_logit=gate_logit, ids=ids,
         parent_ids=survivors.ids[parents].copy(),
         lineage_ids=survivors.lineage_ids[parents].copy(),
-        birth_gen=np.full(n, gen, np.int64), shares=np.zeros(n), fitness=np.full(n, np.nan),
+        birth_gen=np.full(n, gen, np.int64), shares=np.zeros(n),
+        fitness=clone_fitness(params, survivors.params[parents], survivors.fitness[parents]),
         scout_until=np.where(scouts, gen + cfg.scout_grace - 1, -1).astype(np.int64),
         generation=gen, next_id=survivors.next_id + n,
     )  # fmt: skip
+
+
+def clone_fitness(
+    children: np.ndarray, parents: np.ndarray, parent_fitness: np.ndarray
+) -> np.ndarray:
+    """A newborn's fitness: its parent's where no module mutated (an exact clone), else NaN.
+
+    No wasted clones: we keep the mutation distribution the genome encodes (a gate of 0.2 means
+    "this module mutates in one child in five", and forcing a mutation into every child would
+    overrule exactly what the gates evolve to say) and instead never roll a clone out again. A
+    clone carries its parent's score, so it is not scored while the goal stays the same unless
+    ``reevaluate`` re-scores survivors anyway; then the trainer evaluates identical parameter
+    vectors once per generation and shares the result (:func:`pbml_control.trainer.evaluate`).
+    """
+    same = np.all(children == parents, axis=1)
+    return np.where(same, parent_fitness, np.nan)
 
 
 def _mate(

@@ -1,4 +1,9 @@
-"""PBML: share-based soft selection (Frans & Witkowski 2021, arXiv 2103.06435; DESIGN.md).
+"""PBML over a fixed budget of N genomes, where births fill deaths (the first release's rule).
+
+Kept under its name, ``pbml``, so that old configs and results reproduce exactly; the rule the
+project now stands behind is :mod:`~pbml_control.selection.pbml_paper` (C births a generation
+whatever died). Measured on the quickstart, tying births to deaths makes every knob that keeps
+lineages alive also stop the search (docs/design.md).
 
 Each genome carries an abundance share, its weight in a large virtual population. Every
 generation, share_i is multiplied by ``exp(-rank_pressure * r_i)`` where r_i in [0, 1] is its

@@ -127,7 +127,7 @@ def test_mating_mixes_lineages_module_wise():
 
 
 def test_unknown_strategy_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="drift, greedy, pbml, truncation"):
+    with pytest.raises(ConfigError, match="drift, greedy, pbml, pbml_paper, truncation"):
         make_strategy("nope", SelectionConfig(), LAYOUT)
 
 
