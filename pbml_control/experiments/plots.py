@@ -60,3 +60,27 @@ def plot_square(results: Runs, transfer: Runs, path: Path) -> None:
     _panel(axes[2], transfer, "offspring_hit_cum", "cumulative offspring hit rate",
            "Transfer to Hard Square (PBML selection for all)")  # fmt: skip
     save(fig, path)
+
+
+def _arms_panel(ax, results: dict[str, Runs], key: str, ylabel: str, title: str) -> None:
+    """Mean over seeds per strategy: evolved arm solid, frozen arm dashed, same colour."""
+    for i, (name, arms) in enumerate(results.items()):
+        for arm, runs in arms.items():
+            data = column(runs, key).mean(axis=0)
+            style = "-" if arm == "evolved" else "--"
+            ax.plot(np.arange(data.size), data, style, color=f"C{i}", label=f"{name} {arm}")
+    ax.set_xlabel("generation")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+
+
+def plot_moving(results: dict[str, Runs], path: Path) -> None:
+    """Moving Target world: best fitness, gate of b and radius of a, evolved vs frozen."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(3, 1, figsize=(7, 10), sharex=True)
+    _arms_panel(axes[0], results, "fitness_max", "max fitness", "Moving Target: best fitness")
+    _arms_panel(axes[1], results, "gate_b", "mean gate of b", "Moving Target: gate of b")
+    _arms_panel(axes[2], results, "sigma_a", "mean sigma of a (log)", "Moving Target: radius of a")
+    axes[2].set_yscale("log")  # radii self-adapt multiplicatively
+    save(fig, path)
