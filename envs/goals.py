@@ -1,7 +1,7 @@
 """Goal spaces of the locomotion tasks: range checks, observation features and train/test splits.
 
 Why a split: PBML is judged on how well a population adapts to goals it was never selected on
-(DESIGN.md, claim 1), so a held-out goal must be unreachable from the train sampler.
+(docs/design.md, claim 1), so a held-out goal must be unreachable from the train sampler.
 
 The split (our design; MAML and PEARL only fix the ranges) is *interleaved held-out bands*: the
 goal's coordinate (a velocity, or the angle of a direction or of a goal position) is cut into

@@ -1,9 +1,10 @@
 """Reading a run's metrics: how fast the population recovers after each goal change.
 
-The "learning to learn" signature (DESIGN.md claim 2) is recovery that gets faster over a run: for
-each goal period (segment) we measure the fitness right after the change, the gain over the first
-`horizon` generations, and the generations needed to close 90% of the gap to the segment's best.
-Early and late segments are then compared.
+The "learning to learn" signature (docs/design.md, claim 2) is recovery that gets faster over a
+run: for each goal period (segment) we measure the fitness right after the change, the gain over
+the first `horizon` generations, and the generations needed to close 90% of the gap to the
+segment's best. Early and late segments are then compared; alone, that comparison proves
+nothing (a frozen-mutation control improves too): `pbml study` compares it between arms.
 """
 
 from __future__ import annotations

@@ -52,7 +52,9 @@ class Ancestry:
         """Generations from ``generation`` back to the most recent common ancestor of ``ids``.
 
         Walks up the tree, always replacing the youngest member of the frontier by its parent,
-        until one genome (or the root) is left.
+        until one genome (or the root) is left. A parent the record does not hold (a run started
+        from another run's genomes, an old checkpoint) counts as the root; every recorded genome
+        is born at generation 0 or later, so the root is never the youngest while others remain.
         """
         frontier = set(int(i) for i in ids)
         heap = [(-self._born(i), i) for i in frontier]
@@ -61,6 +63,8 @@ class Ancestry:
             _, youngest = heapq.heappop(heap)
             frontier.discard(youngest)
             up = self.parent.get(youngest, ROOT)
+            if up not in self.parent:  # beyond what is recorded: the root
+                up = ROOT
             if up not in frontier:
                 frontier.add(up)
                 heapq.heappush(heap, (-self._born(up), up))

@@ -1,6 +1,6 @@
 """Genomes: modular flat parameter vectors with a per-module mutation function.
 
-A genome (DESIGN.md, "Genome") is a float32 vector partitioned into named modules, plus, for
+A genome (docs/design.md, "Genome") is a float32 vector partitioned into named modules, plus, for
 every module m, a mutation radius ``sigma_m`` (stored as ``log_sigma``) and a mutation gate
 ``p_m`` (the probability that the module mutates at all, stored as ``gate_logit``). Storing the
 radius as a log and the gate as a logit lets self-adaptation add unbounded Gaussian steps and

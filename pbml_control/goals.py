@@ -1,8 +1,8 @@
-"""Goal schedules: when the fitness landscape changes (DESIGN.md, "Tasks with changing goals").
+"""Goal schedules: when the fitness landscape changes (docs/design.md, "Tasks with changing goals").
 
 A schedule maps a generation to a goal and carries no hidden state: goal segments are drawn from
 the seed stream keyed by segment index, so a resumed run sees the same goals. Schedules are named
-registry entries (STYLE.md 6): `SCHEDULES[name](cfg, task_id, seed)`.
+registry entries: `SCHEDULES[name](cfg, task_id, seed)`.
 """
 
 from __future__ import annotations

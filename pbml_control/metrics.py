@@ -1,4 +1,4 @@
-"""Per-generation metrics: flat dicts with namespaced keys (STYLE.md 10).
+"""Per-generation metrics: flat dicts with namespaced keys.
 
 Every column is deterministic for a given config and seed, except those under `time/`.
 """

@@ -2,7 +2,7 @@
 
 For each module m, with probability ``p_m`` the child adds ``sigma_m * N(0, I)`` to the
 module's weights; then the child's ``log sigma_m`` and ``logit p_m`` take a Gaussian step of a
-fixed meta-rate (self-adaptation; DESIGN.md "Genome"). The weights move with the *parent's*
+fixed meta-rate (self-adaptation; docs/design.md "Genome"). The weights move with the *parent's*
 mutation function, so a child's own radius does not change its own fitness, only its
 offspring's: this is why a mutation function can only be selected over several generations, the
 effect that PBML exploits (Frans & Witkowski 2021, arXiv 2103.06435).

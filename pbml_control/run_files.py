@@ -2,7 +2,7 @@
 
 RUN_DIR/
   config.toml     the resolved config
-  metrics.csv     one row per generation (STYLE.md 10)
+  metrics.csv     one row per generation
   lineages.csv    one row per genome: id, parent, lineage, birth and death generation, fitness,
                   module sigmas and gates (survivors get theirs at the end, death left empty)
   checkpoints/    full-state checkpoints (pbml_control.checkpoint)

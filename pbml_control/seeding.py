@@ -1,4 +1,4 @@
-"""One seed, split by purpose (STYLE.md 8).
+"""One seed, split by purpose.
 
 Every random stream of a run comes from `np.random.SeedSequence([seed, purpose, *keys])`. Streams
 keyed by generation (evaluation seeds, goals) carry no state, so a resumed run draws exactly what

@@ -1,4 +1,4 @@
-"""The generation loop: seed split, ask, evaluate, tell, report, checkpoint (STYLE.md 1).
+"""The generation loop: seed split, ask, evaluate, tell, report, checkpoint.
 
 `build_experiment` turns a config into the parts the loop needs; `train` is the loop; writers,
 checkpoints and progress are callbacks (`pbml_control.callbacks`).

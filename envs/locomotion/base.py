@@ -1,6 +1,6 @@
 """`GoalTask`: the mixin that puts a goal on a Gymnasium MuJoCo v5 body.
 
-Why a mixin and not a fork (STYLE.md, example 5): the task subclasses Gymnasium's env, so physics,
+Why a mixin and not a fork: the task subclasses Gymnasium's env, so physics,
 observations, costs, health checks and termination stay Gymnasium's. The mixin only
 
 - holds the goal (set at construction with `goal=`, or per episode with
@@ -11,7 +11,7 @@ observations, costs, health checks and termination stay Gymnasium's. The mixin o
 - adds the goal to `info` and, only with `goal_in_obs=True`, the goal's features to the
   observation (a velocity or a direction as itself, an angle as (cos, sin), a position as
   (x, y); see `GoalSpace.features`). By default the goal is hidden: a PBML population adapts
-  by evolution, not by conditioning on the goal (DESIGN.md, "Tasks with changing goals").
+  by evolution, not by conditioning on the goal (docs/design.md, "Tasks with changing goals").
 """
 
 from __future__ import annotations

@@ -50,6 +50,8 @@ class MovingTargetWorld:
     noise: float = 0.1
     #: Seed of goals and tilts.
     seed: int = 0
+    #: A goal that never moves (a probe's held-out goal); empty: goals jump every period.
+    fixed_goal: tuple[float, ...] = ()
 
     @property
     def modules(self) -> tuple[tuple[str, int], ...]:
@@ -74,6 +76,8 @@ class MovingTargetWorld:
 
     def goal(self, segment: int) -> np.ndarray:
         """(dim,) goal of ``segment``: uniform on the sphere of radius ``radius``."""
+        if self.fixed_goal:
+            return np.asarray(self.fixed_goal, dtype=np.float64)
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 1, segment]))
         u = rng.standard_normal(self.dim)
         return self.radius * u / np.linalg.norm(u)

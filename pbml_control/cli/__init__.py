@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "record",
     "plot",
     "experiment",
+    "study",
     "bench",
 )
 

@@ -2,7 +2,7 @@
 
 Each experiment runs every selection strategy over several seeds through the same ask/tell
 API the trainer uses, writes one CSV per run, PNG plots and a summary table, and states in
-plain numbers whether the paper's claims (DESIGN.md, claims 2 and 3) reproduced.
+plain numbers whether the paper's claims (docs/design.md, claims 2 and 3) reproduced.
 """
 
 from pbml_control.experiments.numeric import NumericSettings, run_numeric

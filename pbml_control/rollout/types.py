@@ -1,4 +1,4 @@
-"""What crosses the process boundary: a short, named list (STYLE.md 7).
+"""What crosses the process boundary: a short, named list.
 
 A batch of jobs shares the task, the policy and the frozen observation statistics; each job adds
 its genome's parameters, a goal and a seed. The pool cuts a batch into fixed chunks by job index,

@@ -1,4 +1,4 @@
-"""The goal drawn into the picture: scene markers and caption lines, per task (STYLE.md 6).
+"""The goal drawn into the picture: scene markers and caption lines, per task.
 
 Where a goal has a place in the world it is drawn there: a red pole at an AntGoal target, a green
 arrow over the body for a running direction. A velocity has no place, so it is written: the

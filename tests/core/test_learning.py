@@ -1,4 +1,4 @@
-"""PBML learns on a real MuJoCo task in seconds (an honest, fast learning test: STYLE.md 11)."""
+"""PBML learns on a real MuJoCo task in seconds (an honest, fast learning test)."""
 
 from __future__ import annotations
 

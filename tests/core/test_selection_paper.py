@@ -166,3 +166,7 @@ def test_tmrca_walks_the_tree_and_prunes_dead_branches():
     assert set(anc.parent) == {0, 2, 4, 5}
     again = Ancestry.from_arrays(anc.to_arrays())
     assert again == anc
+    # Genomes whose parents the record never saw (a run started from another run's genomes).
+    moved = _pop([40, 41, 41], [7, 9, 9], [0, 0, 0], 0)
+    assert Ancestry.of(moved).tmrca(moved.ids, 0) == 1
+    assert Ancestry.of(_pop([41], [9], [0], 0)).tmrca(np.array([41]), 5) == 5

@@ -1,4 +1,4 @@
-"""The policy owns the flat-vector mapping (STYLE.md 3); the round trip must be exact."""
+"""The policy owns the flat-vector mapping; the round trip must be exact."""
 
 import numpy as np
 import pytest

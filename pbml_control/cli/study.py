@@ -1,0 +1,54 @@
+"""`pbml study STUDY.toml`: run a multi-seed study with controls, probe it, and report."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import time
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "study",
+        help="run a resumable multi-seed study (arms x seeds), probe it, test its hypotheses",
+        description="Run every (arm, seed) of a study file as its own run under the study "
+        "folder, probe every final population on held-out goals, and write results.csv, "
+        "report.md (paired statistics per hypothesis) and plots. Running the same command "
+        "again skips finished runs and resumes interrupted ones; a changed study file is "
+        "refused. See studies/ for examples.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("study", type=Path, help="study file, e.g. studies/moving_target.toml")
+    p.add_argument("--out", type=Path, help="study folder (default: runs/studies/<name>)")
+    p.add_argument("--workers", type=int, default=2, help="runs at once, one core each")
+    p.add_argument(
+        "--backend", choices=("process", "serial", "ray"), default="process",
+        help="where runs go: local processes, this process, or a Ray cluster",
+    )  # fmt: skip
+    p.add_argument("--address", default="", help="Ray cluster address (with --backend ray)")
+    p.add_argument("--report-only", action="store_true", help="write the report from what is done")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pbml_control.errors import UserError
+    from pbml_control.study.report import write_report
+    from pbml_control.study.runner import collect, elapsed_since, run_study
+    from pbml_control.study.spec import load_study
+
+    if args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
+    study = load_study(args.study)
+    out = args.out or Path("runs") / "studies" / study.head.name
+    if args.out is None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    if args.report_only:
+        results = collect(study, out)
+    else:
+        results = run_study(study, out, args.workers, args.backend, args.address)
+    command = f"pbml study {shlex.quote(str(args.study))} --out {shlex.quote(str(out))}"
+    path = write_report(study, out, results, command, elapsed_since(start))
+    print(f"wrote {path} ({len(results)} runs)")
+    return 0

@@ -1,0 +1,90 @@
+"""The study's plots from its results and run directories: probe curves with confidence bands,
+and each arm's mutation radius and gate over the training generations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbml_control.checkpoint import atomic_write_text
+from pbml_control.plots.figures import save
+from pbml_control.run_files import read_csv
+from pbml_control.study.jobs import run_dir_of
+from pbml_control.study.plots import mutation_figure, probe_figure
+from pbml_control.study.spec import Study
+
+Results = dict[tuple[str, int], dict[str, Any]]
+SERIES = "series.json"
+
+
+def probe_curves(study: Study, results: Results) -> dict[str, np.ndarray]:
+    """Per arm, (seeds, G + 1) normalised gain over probe generations (mean over the probes)."""
+    ref, out = study.probe.reference, {}
+    for arm in study.arms:
+        rows = []
+        for seed in study.seeds:
+            if (arm, seed) not in results:
+                rows.append(np.full(study.probe.generations + 1, np.nan))
+                continue
+            curves = [
+                np.asarray(p["curve"], dtype=np.float64) for p in results[arm, seed]["probes"]
+            ]
+            rows.append(np.mean([(c - c[0]) / (ref - c[0]) for c in curves], axis=0))
+        out[arm] = np.vstack(rows)
+    return out
+
+
+def run_series(run_dir: Path) -> dict[str, list[float]]:
+    """A run's per-generation population-mean sigma and gate per module, kept small.
+
+    Read from ``series.json`` when present, else taken from metrics.csv (rounded to 4
+    significant digits) and written there: the study folder can keep the series of every run
+    without the runs' bulky files.
+    """
+    path = run_dir / SERIES
+    if path.is_file():
+        return json.loads(path.read_text())
+    rows = read_csv(run_dir / "metrics.csv")
+    keys = [k for k in (rows[0] if rows else {}) if k.startswith(("mut/sigma/", "mut/gate/"))]
+    series = {k: [float(f"{float(r[k]):.4g}") for r in rows] for k in keys}
+    atomic_write_text(path, json.dumps(series))
+    return series
+
+
+def mutation_series(study: Study, out: Path, results: Results, kind: str):
+    """Per arm and module, (seeds, T) of the population-mean sigma or gate, NaN-padded."""
+    series: dict[str, dict[str, list[np.ndarray]]] = {}
+    prefix = f"mut/{kind}/"
+    for arm, seed in sorted(results, key=lambda k: k[1]):
+        for key, values in run_series(run_dir_of(out, arm, seed)).items():
+            if key.startswith(prefix):
+                module = series.setdefault(arm, {}).setdefault(key[len(prefix) :], [])
+                module.append(np.asarray(values, dtype=np.float64))
+    lengths = [len(v) for mods in series.values() for vs in mods.values() for v in vs]
+    length = max(lengths, default=0)
+    padded = {
+        arm: {m: np.vstack([np.pad(v, (0, length - len(v)), constant_values=np.nan) for v in vs])
+              for m, vs in mods.items()}
+        for arm, mods in series.items()
+    }  # fmt: skip
+    return padded, np.arange(length)
+
+
+def write_all(study: Study, out: Path, results: Results) -> str:
+    """Write the plots; returns the report's markdown that shows them."""
+    if not results:
+        return ""
+    gens = np.arange(study.probe.generations + 1)
+    fig = probe_figure(probe_curves(study, results), gens, "normalised gain (share of gap closed)",
+                       f"{study.head.name}: adaptation probe on held-out goals")  # fmt: skip
+    save(fig, out / "probe_curves.png")
+    lines = ["## Plots", "", "![probe curves](probe_curves.png)"]
+    for kind in ("sigma", "gate"):
+        per_arm, generations = mutation_series(study, out, results, kind)
+        if per_arm and generations.size:
+            save(mutation_figure(per_arm, generations, kind), out / f"mutation_{kind}.png")
+            lines.append(f"![mutation {kind}](mutation_{kind}.png)")
+    return "\n".join(lines)

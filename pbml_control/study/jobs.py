@@ -1,0 +1,245 @@
+"""One study job: an (arm, seed) run trained or resumed to its end, then probed.
+
+A job leaves everything in its run directory, so it can be stopped at any moment: a training
+run resumes from its latest checkpoint (bit for bit), a run stopped before its first
+checkpoint starts over, and the probe (short, deterministic) is redone unless its result file
+``probe.json`` exists, which is written last, atomically: its presence means "done".
+
+Kinds: 'train' runs are ordinary `pbml train` run directories (serial rollouts: the study
+spreads runs, not rollouts, over the cores); 'moving' runs evolve the moving-target toy world
+(`envs.toy.moving`) with the same config tree (population, run, goals.every as the period,
+task.kwargs as the world's fields) and write metrics.csv and final.npz.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbml_control.checkpoint import atomic_write_bytes, atomic_write_text, list_checkpoints
+from pbml_control.config import Config, dump_config
+from pbml_control.genome import ModuleLayout, Population
+from pbml_control.study import machine
+from pbml_control.study.probe import (
+    in_run_recovery,
+    normalised_gain,
+    probe_founders,
+    probe_goal_seeds,
+    probe_selection,
+)
+from pbml_control.study.spec import ProbeSpec, Study
+
+RESULT = "probe.json"
+
+
+def run_dir_of(out: Path, arm: str, seed: int) -> Path:
+    return out / "runs" / f"{arm}_seed{seed}"
+
+
+def run_job(study: Study, arm: str, seed: int, out: Path) -> dict[str, Any]:
+    """Train (or resume) the run of (arm, seed) and probe it; returns the job's result."""
+    out = Path(out)
+    run_dir = run_dir_of(out, arm, seed)
+    done = run_dir / RESULT
+    if done.is_file():
+        return json.loads(done.read_text())
+    cfg = study.run_config(arm, seed)
+    start = time.perf_counter()
+    kind = KINDS[study.head.kind]
+    population, obs_stats = kind.train(cfg, run_dir)
+    rows = _metrics(run_dir)
+    result = {
+        "arm": arm,
+        "seed": seed,
+        "generations": len(rows),
+        "rollouts": int(float(rows[-1]["budget/rollouts_total"])) if rows else 0,
+        "final_fitness_max": float(rows[-1]["pop/fitness_max"]) if rows else float("nan"),
+        "in_run": in_run_recovery(rows, study.probe.horizon, study.probe.reference),
+        "probes": kind.probe(cfg, study.probe, population, obs_stats),
+        "train_s": time.perf_counter() - start,
+        "machine": machine.describe(),
+    }
+    atomic_write_text(done, json.dumps(result, indent=1))
+    return result
+
+
+def _metrics(run_dir: Path) -> list[dict]:
+    from pbml_control.run_files import read_csv
+
+    return read_csv(run_dir / "metrics.csv")
+
+
+class TrainKind:
+    """'train': ordinary run directories through the trainer."""
+
+    @staticmethod
+    def train(cfg: Config, run_dir: Path):
+        from pbml_control.checkpoint import load_checkpoint, split_arrays
+        from pbml_control.run import resume_run, start_run
+
+        if list_checkpoints(run_dir / "checkpoints"):
+            resume_run(run_dir, progress=False)
+        else:
+            if run_dir.exists():  # stopped before its first checkpoint: nothing to keep
+                shutil.rmtree(run_dir)
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
+            start_run(cfg, run_dir, progress=False)
+        arrays, _ = load_checkpoint(run_dir)
+        obs = split_arrays(arrays, "obs")
+        return Population.from_arrays(split_arrays(arrays, "pop")), (obs or None)
+
+    @staticmethod
+    def probe(cfg: Config, probe: ProbeSpec, population: Population, obs) -> list[dict]:
+        import envs
+        from pbml_control.rollout import pool_from_config
+        from pbml_control.seeding import Purpose, stream
+        from pbml_control.trainer import TrainState, build_experiment, train
+        from pbml_control.transfer import CurveRecorder
+
+        goals = envs.sample_goals(cfg.task.id, _goal_rng(probe), probe.goals, split="test")
+        founders = probe_founders(population, probe)
+        results = []
+        with pool_from_config(cfg.pool) as pool:
+            for k, env_seed in probe_goal_seeds(probe):
+                pcfg = probe_config(cfg, probe, goals[k], env_seed)
+                exp = build_experiment(pcfg, pool=pool)
+                stats = _stats(obs) if cfg.policy.obs_norm else None
+                state = TrainState(founders, stream(env_seed, Purpose.TRANSFER), stats)
+                recorder = CurveRecorder()
+                train(exp, state, [recorder])
+                curve = np.array([r["fitness_max"] for r in recorder.rows])
+                results.append(_probe_row(k, goals[k], env_seed, curve, probe))
+        return results
+
+
+def _stats(obs):
+    from policies import RunningStats
+
+    return RunningStats.from_arrays(obs) if obs else None
+
+
+def probe_config(cfg: Config, probe: ProbeSpec, goal: np.ndarray, env_seed: int) -> Config:
+    """The arm's config turned into one probe: a fixed held-out goal, the probe's selection."""
+    pcfg = copy.deepcopy(cfg)
+    pcfg.population = probe_selection(cfg, probe)
+    pcfg.goals.schedule, pcfg.goals.goal = "fixed", np.atleast_1d(goal).tolist()
+    pcfg.run.generations = probe.generations + 1
+    pcfg.run.budget_rollouts = pcfg.run.budget_env_steps = 0
+    pcfg.run.seed = env_seed
+    return pcfg.validate()
+
+
+def _probe_row(k: int, goal, env_seed: int, curve: np.ndarray, probe: ProbeSpec) -> dict:
+    return {
+        "goal_index": k,
+        "goal": " ".join(f"{v:.6g}" for v in np.atleast_1d(goal)),
+        "env_seed": env_seed,
+        "f0": float(curve[0]),
+        **normalised_gain(curve, probe.at, probe.reference),
+        "curve": [float(v) for v in curve],
+    }
+
+
+def _goal_rng(probe: ProbeSpec) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([probe.seed, 7]))
+
+
+class MovingKind:
+    """'moving': the moving-target toy world, evolved in-process (a run takes a second)."""
+
+    @staticmethod
+    def world(cfg: Config, seed: int, **extra):
+        from envs.toy.moving import MovingTargetWorld
+        from pbml_control.experiments.common import world_seed
+
+        # goals.schedule 'fixed' (the static control): the first goal for the whole run.
+        period = cfg.goals.every if cfg.goals.schedule != "fixed" else 2**62
+        return MovingTargetWorld(
+            period=period, seed=world_seed(0, seed), **cfg.task.kwargs, **extra
+        )
+
+    @staticmethod
+    def train(cfg: Config, run_dir: Path):
+        from pbml_control.run_files import CsvLog
+
+        final = run_dir / "final.npz"
+        if final.is_file() and (run_dir / "metrics.csv").is_file():
+            with np.load(final, allow_pickle=False) as data:
+                return Population.from_arrays({k: data[k] for k in data.files}), None
+        if run_dir.exists():  # an interrupted toy run (about a second): start over
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True)
+        atomic_write_text(run_dir / "config.toml", dump_config(cfg))
+        pop, rows = evolve_budget(cfg, MovingKind.world(cfg, cfg.run.seed), cfg.run.seed)
+        CsvLog(run_dir / "metrics.csv").append(rows)
+        buffer = io.BytesIO()
+        np.savez(buffer, **pop.to_arrays())
+        atomic_write_bytes(final, buffer.getvalue())
+        return pop, None
+
+    @staticmethod
+    def probe(cfg: Config, probe: ProbeSpec, population: Population, obs) -> list[dict]:
+        founders = probe_founders(population, probe)
+        shape = MovingKind.world(cfg, 0)
+        rng = _goal_rng(probe)
+        goals = [_on_sphere(rng, shape.dim, shape.radius) for _ in range(probe.goals)]
+        pcfg = Config(population=probe_selection(cfg, probe))
+        pcfg.run.generations = probe.generations + 1
+        results = []
+        for k, env_seed in probe_goal_seeds(probe):
+            world = MovingKind.world(cfg, env_seed, fixed_goal=tuple(goals[k].tolist()))
+            _, rows = evolve_budget(pcfg, world, env_seed, start=founders)
+            curve = np.array([r["pop/fitness_max"] for r in rows])
+            results.append(_probe_row(k, goals[k], env_seed, curve, probe))
+        return results
+
+
+def _on_sphere(rng: np.random.Generator, dim: int, radius: float) -> np.ndarray:
+    u = rng.standard_normal(dim)
+    return radius * u / np.linalg.norm(u)
+
+
+def evolve_budget(cfg: Config, world, seed: int, start: Population | None = None):
+    """Evolve the toy world until cfg.run's generations or rollout budget; (population, rows)."""
+    from pbml_control.experiments.common import streams
+    from pbml_control.metrics import lineage_metrics, mutation_metrics
+    from pbml_control.selection import make_strategy
+    from pbml_control.selection.base import merge_fitness
+
+    layout = ModuleLayout(*zip(*world.modules, strict=True))
+    strategy = make_strategy(cfg.population.strategy, cfg.population, layout)
+    rngs = streams(0, seed, ("founders", "selection"))
+    if start is None:
+        start = strategy.init(world.founders(cfg.population.size), rngs["founders"])
+    pop, rows, spent = start, [], 0
+    while not _spent(cfg, len(rows), spent):
+        gen = len(rows)
+        index = strategy.ask(pop, world.changes(gen))
+        fitness = merge_fitness(pop, index, world.fitness(pop.params[index], gen))
+        spent += index.size
+        rows.append({
+            "generation": gen, "goal/segment": world.segment(gen),
+            "pop/fitness_max": float(np.max(fitness)), "pop/fitness_mean": float(np.mean(fitness)),
+            **lineage_metrics(pop), **mutation_metrics(pop, layout),
+            "budget/rollouts_total": spent,
+        })  # fmt: skip
+        pop, _ = strategy.tell(pop, fitness, rngs["selection"])
+    return pop, rows
+
+
+def _spent(cfg: Config, generations: int, rollouts: int) -> bool:
+    run = cfg.run
+    return bool(
+        (run.generations and generations >= run.generations)
+        or (run.budget_rollouts and rollouts >= run.budget_rollouts)
+    )
+
+
+KINDS = {"train": TrainKind, "moving": MovingKind}

@@ -1,0 +1,95 @@
+"""The common adaptation probe, and the in-run recovery measure.
+
+**Probe.** Every arm's final population is moved to the same K held-out goals x S environment
+seeds and evolved for G generations by one fixed procedure: the probe's strategy and
+population size, every genome scored every generation, mutation self-adapting with the arm's
+meta-rates (never frozen: a frozen arm's genomes start the probe with their own, never-evolved
+mutation function and then follow the same procedure as everyone else). The score at
+generation g is the *normalised gain* ``(f_g - f_0) / (reference - f_0)``: the share of the
+distance to the reference fitness (0 for the velocity tasks and the toy world: perfect
+tracking) closed in g generations, with f the best fitness of the generation. Normalising
+makes goals far from and near to what the population already does comparable.
+
+A final population with another number of genomes than the probe's (pbml_paper's varies) is
+resampled by share: each genome gets ``floor(P * share)`` copies and the largest remainders
+the rest, so abundant genomes are abundant in the probe too (copies cost one rollout).
+
+**In-run measure.** After each goal change in the training run itself, the normalised gain over
+``horizon`` generations. ``trend`` = late - early: the mean of the last third of the goal
+periods minus the mean of the first third. Alone it proves nothing (a frozen control improves
+too, because its weights do); hypotheses compare it between arms, a difference in differences.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+
+import numpy as np
+
+from pbml_control.config import Config
+from pbml_control.founders import restarted
+from pbml_control.genome import Population
+from pbml_control.selection import MutationConfig, SelectionConfig
+from pbml_control.study.spec import ProbeSpec
+
+
+def normalised_gain(curve: np.ndarray, at: list[int], reference: float) -> dict[str, float]:
+    """``gain@g`` for each g in ``at`` of a fitness curve whose entry 0 is the start."""
+    f0 = float(curve[0])
+    gap = reference - f0
+    out = {}
+    for g in at:
+        value = (float(curve[g]) - f0) / gap if gap > 0 and g < len(curve) else float("nan")
+        out[f"gain@{g}"] = value
+    return out
+
+
+def resample_by_share(pop: Population, size: int) -> Population:
+    """``size`` genomes drawn from ``pop`` in proportion to share (largest remainder)."""
+    if pop.size == size:
+        return pop.take(np.arange(size))
+    shares = pop.shares / pop.shares.sum()
+    counts = np.floor(shares * size).astype(np.int64)
+    rest = shares * size - counts
+    order = np.lexsort((np.arange(pop.size), -rest))
+    counts[order[: size - counts.sum()]] += 1
+    out = pop.take(np.repeat(np.arange(pop.size), counts))
+    out.shares = np.full(size, 1.0 / size)
+    return out
+
+
+def probe_founders(pop: Population, probe: ProbeSpec) -> Population:
+    """A final population as the probe's generation 0."""
+    return resample_by_share(restarted(pop), probe.population)
+
+
+def probe_selection(arm: Config, probe: ProbeSpec) -> SelectionConfig:
+    """The probe's selection: the same for every arm except the arm's mutation meta-rates."""
+    mutation = copy.deepcopy(arm.population.mutation)
+    mutation = MutationConfig(**{**mutation.__dict__, "frozen": False})
+    return SelectionConfig(strategy=probe.strategy, size=probe.population, mutation=mutation)
+
+
+def probe_goal_seeds(probe: ProbeSpec) -> list[tuple[int, int]]:
+    """(goal index, environment seed) pairs, in the order probes are run."""
+    return [(k, probe.seed + s) for k in range(probe.goals) for s in range(probe.env_seeds)]
+
+
+def in_run_recovery(rows: list[dict], horizon: int, reference: float) -> dict[str, float]:
+    """Early, late and late - early normalised recovery after goal changes (see module doc)."""
+    by_segment: dict[int, list[float]] = defaultdict(list)
+    for row in rows:
+        by_segment[int(float(row["goal/segment"]))].append(float(row["pop/fitness_max"]))
+    length = max((len(c) for c in by_segment.values()), default=0)
+    gains = [
+        normalised_gain(np.asarray(c), [horizon], reference)[f"gain@{horizon}"]
+        for s, c in sorted(by_segment.items())
+        if s > 0 and len(c) == length and len(c) > horizon
+    ]
+    if len(gains) < 2:
+        nan = float("nan")
+        return {"early": nan, "late": nan, "trend": nan, "segments": len(gains)}
+    third = max(1, len(gains) // 3)
+    early, late = float(np.nanmean(gains[:third])), float(np.nanmean(gains[-third:]))
+    return {"early": early, "late": late, "trend": late - early, "segments": len(gains)}

@@ -1,0 +1,157 @@
+"""`pbml study`: run every (arm, seed) of a study, resumably, spread over cores or a Ray cluster.
+
+Jobs run seed by seed (every arm of seed 0, then of seed 1, ...), so a study stopped part way
+holds complete pairs. Each job trains on one core (serial rollouts); ``--workers N`` runs N jobs
+at once in local processes, ``--backend ray`` as Ray tasks of one CPU each (the study folder
+must then be on storage every node sees). A job's result depends only on (arm, seed), never
+on where or when it ran, so the same study gives the same numbers however it was scheduled
+(on one machine and software stack; the report names the CPUs that computed each run).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from pbml_control.checkpoint import atomic_write_text
+from pbml_control.errors import UserError
+from pbml_control.study.jobs import RESULT, run_dir_of, run_job
+from pbml_control.study.spec import Study, describe_changes
+
+DESIGN = "study.json"
+Echo = Callable[[str], None]
+
+
+def prepare_study_dir(out: Path, study: Study) -> None:
+    """Create the study folder, or check that it was run with exactly this design."""
+    if not out.parent.is_dir():
+        raise UserError(f"the parent folder of --out '{out}' does not exist; create it first")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out '{out}' is a file, not a folder")
+    design = out / DESIGN
+    new = study.resolved()
+    if design.is_file():
+        old = json.loads(design.read_text())
+        changes = describe_changes(old, new)
+        if changes:
+            raise UserError(
+                f"'{out}' holds results of a different design; refusing to mix them. Changed: "
+                + "; ".join(changes)
+                + ". Write the change as a new study file (or use another --out)."
+            )
+        return
+    if out.exists() and any(out.iterdir()):
+        raise UserError(
+            f"'{out}' exists and is not a study folder (no {DESIGN}); use another --out"
+        )
+    out.mkdir(exist_ok=True)
+    atomic_write_text(design, json.dumps(new, indent=1))
+    if study.source is not None:
+        atomic_write_text(out / "study.toml", study.source.read_text())
+
+
+def jobs_of(study: Study) -> list[tuple[str, int]]:
+    """(arm, seed) in run order: seed-major, so partial results are complete pairs."""
+    return [(arm, seed) for seed in study.seeds for arm in study.arms]
+
+
+def run_study(
+    study: Study,
+    out: Path,
+    workers: int = 1,
+    backend: str = "process",
+    address: str = "",
+    echo: Echo = print,
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Run (or finish) every job; returns the results by (arm, seed)."""
+    prepare_study_dir(out, study)
+    todo = jobs_of(study)
+    done = sum((run_dir_of(out, a, s) / RESULT).is_file() for a, s in todo)
+    echo(f"study '{study.head.name}': {len(todo)} runs, {done} already done, into {out}")
+    if backend == "ray":
+        results = _ray(study, out, todo, workers, address, echo)
+    elif workers <= 1 or backend == "serial":
+        results = {}
+        for i, (arm, seed) in enumerate(todo):
+            results[arm, seed] = run_job(study, arm, seed, out)
+            echo(_line(i + 1, len(todo), results[arm, seed]))
+    else:
+        results = _processes(study, out, todo, workers, echo)
+    return results
+
+
+def collect(study: Study, out: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """The results of the jobs that are done (for a report part way)."""
+    prepare_study_dir(out, study)
+    found = {}
+    for arm, seed in jobs_of(study):
+        path = run_dir_of(out, arm, seed) / RESULT
+        if path.is_file():
+            found[arm, seed] = json.loads(path.read_text())
+    return found
+
+
+def _processes(study, out, todo, workers, echo) -> dict:
+    results: dict = {}
+    context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as executor:
+        futures = {
+            executor.submit(run_job, study, arm, seed, out): (arm, seed) for arm, seed in todo
+        }
+        try:
+            for i, future in enumerate(as_completed(futures)):
+                results[futures[future]] = future.result()
+                echo(_line(i + 1, len(todo), results[futures[future]]))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return results
+
+
+def _ray(study, out, todo, workers, address, echo) -> dict:
+    try:
+        import ray
+    except ImportError:
+        raise UserError("the Ray backend needs Ray: pip install 'pbml-control[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=2)(run_job)
+        refs = {remote.remote(study, arm, seed, str(out)): (arm, seed) for arm, seed in todo}
+        results, pending = {}, list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            key = refs[ready[0]]
+            results[key] = ray.get(ready[0])
+            echo(_line(len(results), len(todo), results[key]))
+        return results
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _line(i: int, total: int, result: dict[str, Any]) -> str:
+    probes = result["probes"]
+    keys = [k for k in probes[0] if k.startswith("gain@")] if probes else []
+    gains = "  ".join(f"{k} {sum(p[k] for p in probes) / len(probes):.3f}" for k in keys[-2:])
+    return (
+        f"[{i}/{total}] {result['arm']} seed {result['seed']}: {result['generations']} "
+        f"generations, {result['rollouts']} rollouts, final fitness max "
+        f"{result['final_fitness_max']:.2f}; probe {gains} ({result['train_s']:.0f} s)"
+    )
+
+
+def elapsed_since(start: float) -> str:
+    minutes, seconds = divmod(int(time.perf_counter() - start), 60)
+    return f"{minutes} min {seconds} s"
