@@ -14,6 +14,7 @@ from pbml_control.plots.figures import save
 from pbml_control.run_files import read_csv
 from pbml_control.study.jobs import run_dir_of
 from pbml_control.study.plots import mutation_figure, probe_figure
+from pbml_control.study.probe import normalised_curve
 from pbml_control.study.spec import Study
 
 Results = dict[tuple[str, int], dict[str, Any]]
@@ -29,10 +30,8 @@ def probe_curves(study: Study, results: Results) -> dict[str, np.ndarray]:
             if (arm, seed) not in results:
                 rows.append(np.full(study.probe.generations + 1, np.nan))
                 continue
-            curves = [
-                np.asarray(p["curve"], dtype=np.float64) for p in results[arm, seed]["probes"]
-            ]
-            rows.append(np.mean([(c - c[0]) / (ref - c[0]) for c in curves], axis=0))
+            probes = results[arm, seed]["probes"]
+            rows.append(np.nanmean([normalised_curve(p["curve"], ref) for p in probes], axis=0))
         out[arm] = np.vstack(rows)
     return out
 

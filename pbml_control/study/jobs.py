@@ -25,6 +25,7 @@ import numpy as np
 
 from pbml_control.checkpoint import atomic_write_bytes, atomic_write_text, list_checkpoints
 from pbml_control.config import Config, dump_config
+from pbml_control.errors import ConfigError
 from pbml_control.genome import ModuleLayout, Population
 from pbml_control.study import machine
 from pbml_control.study.probe import (
@@ -161,9 +162,12 @@ class MovingKind:
 
         # goals.schedule 'fixed' (the static control): the first goal for the whole run.
         period = cfg.goals.every if cfg.goals.schedule != "fixed" else 2**62
-        return MovingTargetWorld(
-            period=period, seed=world_seed(0, seed), **cfg.task.kwargs, **extra
-        )
+        try:
+            return MovingTargetWorld(
+                period=period, seed=world_seed(0, seed), **cfg.task.kwargs, **extra
+            )
+        except TypeError as err:
+            raise ConfigError(f"task.kwargs of the moving-target world: {err}") from err
 
     @staticmethod
     def train(cfg: Config, run_dir: Path):

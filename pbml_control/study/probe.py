@@ -22,7 +22,7 @@ too, because its weights do); hypotheses compare it between arms, a difference i
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections import defaultdict
 
 import numpy as np
@@ -30,12 +30,13 @@ import numpy as np
 from pbml_control.config import Config
 from pbml_control.founders import restarted
 from pbml_control.genome import Population
-from pbml_control.selection import MutationConfig, SelectionConfig
+from pbml_control.selection import SelectionConfig
 from pbml_control.study.spec import ProbeSpec
 
 
 def normalised_gain(curve: np.ndarray, at: list[int], reference: float) -> dict[str, float]:
-    """``gain@g`` for each g in ``at`` of a fitness curve whose entry 0 is the start."""
+    """``gain@g`` for each g in ``at`` of a fitness curve whose entry 0 is the start (NaN when
+    the start is already at or past the reference: there is no gap to close)."""
     f0 = float(curve[0])
     gap = reference - f0
     out = {}
@@ -66,8 +67,7 @@ def probe_founders(pop: Population, probe: ProbeSpec) -> Population:
 
 def probe_selection(arm: Config, probe: ProbeSpec) -> SelectionConfig:
     """The probe's selection: the same for every arm except the arm's mutation meta-rates."""
-    mutation = copy.deepcopy(arm.population.mutation)
-    mutation = MutationConfig(**{**mutation.__dict__, "frozen": False})
+    mutation = dataclasses.replace(arm.population.mutation, frozen=False)
     return SelectionConfig(strategy=probe.strategy, size=probe.population, mutation=mutation)
 
 
@@ -93,3 +93,10 @@ def in_run_recovery(rows: list[dict], horizon: int, reference: float) -> dict[st
     third = max(1, len(gains) // 3)
     early, late = float(np.nanmean(gains[:third])), float(np.nanmean(gains[-third:]))
     return {"early": early, "late": late, "trend": late - early, "segments": len(gains)}
+
+
+def normalised_curve(curve: np.ndarray, reference: float) -> np.ndarray:
+    """The whole curve as shares of the gap closed (all NaN when there is no gap)."""
+    curve = np.asarray(curve, dtype=np.float64)
+    gap = reference - curve[0]
+    return (curve - curve[0]) / gap if gap > 0 else np.full(curve.shape, np.nan)

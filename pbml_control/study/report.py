@@ -43,7 +43,7 @@ def per_seed(results: Results, arm: str, seeds: list[int], measure: str, study: 
     ])  # fmt: skip
 
 
-def test_hypotheses(study: Study, results: Results) -> list[tuple[Any, PairedResult, float]]:
+def evaluate_hypotheses(study: Study, results: Results) -> list[tuple[Any, PairedResult, float]]:
     """(hypothesis, paired result, Holm-adjusted p) for every hypothesis of the study."""
     tested = []
     for h in study.hypotheses:
@@ -150,7 +150,7 @@ def write_report(study: Study, out: Path, results: Results, command: str, wall: 
     from pbml_control.study import figures
 
     write_csv(out / "results.csv", results_rows(results))
-    tested = test_hypotheses(study, results)
+    tested = evaluate_hypotheses(study, results)
     total = len(study.arms) * len(study.seeds)
     status = "complete" if len(results) == total else f"INCOMPLETE: {len(results)}/{total} runs"
     parts = [

@@ -183,3 +183,27 @@ def test_study_cli_writes_the_report(tmp_path, capsys):
     assert main(["study", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]) == 0
     assert "report.md (6 runs)" in capsys.readouterr().out
     assert main(["study", str(path), "--out", str(tmp_path / "o"), "--report-only"]) == 0
+
+
+@pytest.mark.ray
+def test_ray_scheduling_gives_the_serial_results(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("ray")
+    path = write(tmp_path, MOVING)
+    run(path, tmp_path / "serial", workers=1)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "RAY_AUTH_MODE": "disabled",
+           "MPLCONFIGDIR": str(tmp_path / "mpl")}  # fmt: skip
+    env.pop("RAY_ADDRESS", None)
+    command = [sys.executable, "-m", "pbml_control", "study", str(path), "--out",
+               str(tmp_path / "ray"), "--backend", "ray", "--workers", "2"]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert read_csv(tmp_path / "ray" / "results.csv") == read_csv(
+        tmp_path / "serial" / "results.csv"
+    )
+    assert list(home.iterdir()) == []
