@@ -14,7 +14,13 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from pbml_control.checkpoint import atomic_write_bytes, atomic_write_text, prefixed
+from pbml_control.checkpoint import (
+    atomic_write_bytes,
+    atomic_write_text,
+    list_checkpoints,
+    prefixed,
+    remove_stray_temps,
+)
 from pbml_control.checkpoint import save_checkpoint as write_checkpoint
 from pbml_control.run_files import CsvLog, best_per_lineage, lineage_rows, survivor_records
 from pbml_control.seeding import generator_state
@@ -106,6 +112,10 @@ class Checkpointer(Callback):
 
     def on_start(self, exp, state) -> None:
         self.latest = state
+        remove_stray_temps(self.folder)
+        remove_stray_temps(self.folder.parent)
+        if not list_checkpoints(self.folder):  # a run killed before its first interval resumes
+            self.save(exp, state)
 
     def save(self, exp, state) -> Path:
         generation = state.population.generation

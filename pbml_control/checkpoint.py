@@ -1,10 +1,12 @@
 """Full-state checkpoints that never execute code on load.
 
 A checkpoint is two files in RUN_DIR/checkpoints/: `gen_NNNNNN.npz` (arrays, loaded with
-`allow_pickle=False`) and `gen_NNNNNN.json` (everything else, plus the npz's SHA-256). Both are
-written to temporary names and renamed; the JSON goes last, so a checkpoint exists only once it
-is whole. Loading checks the hash, the format version and every array, and changes nothing on
-disk, so a truncated or tampered checkpoint is refused and the run directory stays as it was.
+`allow_pickle=False`) and `gen_NNNNNN.json` (everything else, plus the npz's SHA-256 and a
+SHA-256 of the JSON content itself). Both are written to temporary names and renamed; the JSON
+goes last, so a checkpoint exists only once it is whole. Loading checks both digests, the format
+version and the type of every field, and changes nothing on disk, so a truncated, tampered or
+malformed checkpoint is refused and the run directory stays as it was. (Checkpoints of format 1,
+written before the JSON had its digest, still load; their JSON fields are type-checked only.)
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ import numpy as np
 
 from pbml_control.errors import CheckpointError
 
-FORMAT = "pbml-control/checkpoint/1"
+FORMAT = "pbml-control/checkpoint/2"
+#: Formats that still load: 1 had no digest over the JSON content.
+READABLE = ("pbml-control/checkpoint/1", FORMAT)
+#: JSON fields every checkpoint has, with their type.
+FIELDS: dict[str, type | tuple[type, ...]] = {
+    "generation": int, "npz_sha256": str, "config": str, "rng": dict,
+}  # fmt: skip
+#: Optional JSON fields and their type.
+OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "policy": dict, "layout": dict, "env_steps": int, "rollouts": int, "schedule": dict,
+}  # fmt: skip
 _NAME = re.compile(r"^gen_(\d{6,})\.json$")
 
 
@@ -41,6 +53,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stray_temps(folder: Path) -> list[Path]:
+    """Delete the temporary files an interrupted `atomic_write_bytes` left in `folder`.
+
+    Called when a run (re)starts, when no other writer is active in its directory; the names
+    are ours alone (`.NAME.RANDOM.tmp`), so nothing else is touched.
+    """
+    if not folder.is_dir():
+        return []
+    stray = [p for p in folder.glob(".*.tmp") if p.is_file()]
+    for path in stray:
+        path.unlink(missing_ok=True)
+    return stray
 
 
 def _umask() -> int:
@@ -68,6 +94,7 @@ def save_checkpoint(
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
         **meta,
     }
+    record["json_sha256"] = json_digest(record)
     atomic_write_text(stem.with_suffix(".json"), json.dumps(record, indent=1))
     if keep > 0:
         for old in list_checkpoints(folder)[:-keep]:
@@ -109,8 +136,7 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
         raise CheckpointError(
             f"checkpoint '{json_path}' is unreadable or truncated: {err}"
         ) from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"'{json_path}' is not a {FORMAT} checkpoint")
+    check_meta(meta, json_path)
     npz_path = json_path.with_suffix(".npz")
     try:
         blob = npz_path.read_bytes()
@@ -128,6 +154,40 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
     except (ValueError, OSError, zipfile.BadZipFile) as err:
         raise CheckpointError(f"checkpoint arrays '{npz_path}' cannot be read: {err}") from err
     return arrays, meta
+
+
+def json_digest(record: dict[str, Any]) -> str:
+    """SHA-256 of a checkpoint's JSON content, its own digest field left out (canonical form)."""
+    body = {k: v for k, v in record.items() if k != "json_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def check_meta(meta: Any, path: Path) -> None:
+    """Refuse a checkpoint JSON that is not ours, was edited, or has a field of the wrong type."""
+    if not isinstance(meta, dict) or meta.get("format") not in READABLE:
+        raise CheckpointError(f"'{path}' is not a {FORMAT} checkpoint")
+    if meta["format"] == FORMAT and meta.get("json_sha256") != json_digest(meta):
+        raise CheckpointError(
+            f"checkpoint '{path}' does not match its recorded SHA-256 (modified or damaged); "
+            "continue from an older one with `pbml resume RUN_DIR --checkpoint "
+            "RUN_DIR/checkpoints/gen_N.json`"
+        )
+    for key, kind in {**FIELDS, **OPTIONAL}.items():
+        if key not in meta:
+            if key in FIELDS:
+                raise CheckpointError(f"checkpoint '{path}' lacks the field '{key}'")
+            continue
+        value = meta[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise CheckpointError(
+                f"checkpoint '{path}': field '{key}' should be {_kind(kind)}, got {value!r:.60}"
+            )
+        if kind is int and value < 0:
+            raise CheckpointError(f"checkpoint '{path}': field '{key}' is negative ({value})")
+
+
+def _kind(kind) -> str:
+    return {int: "an integer", str: "a string", dict: "a table"}.get(kind, str(kind))
 
 
 def split_arrays(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

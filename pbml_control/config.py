@@ -7,6 +7,7 @@ that name the key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pbml_control.errors import ConfigError
 from pbml_control.selection.config import SelectionConfig
 
 BACKENDS = ("serial", "process", "ray")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]+")
 SCHEDULES = ("every", "fixed", "list")
 
 
@@ -113,6 +115,11 @@ class Config:
 
     def validate(self) -> Config:
         """Check values a type check cannot; raise ConfigError naming the key."""
+        if not _PLAIN_NAME.fullmatch(self.run.name) or self.run.name in (".", ".."):
+            raise ConfigError(
+                f"run.name must be a plain name (letters, digits, '.', '_', '-'; no '/'): got "
+                f"'{self.run.name}' (use --out to put the run directory elsewhere)"
+            )
         _positive("run.generations", self.run.generations, allow_zero=True)
         _positive("run.budget_rollouts", self.run.budget_rollouts, allow_zero=True)
         _positive("run.budget_env_steps", self.run.budget_env_steps, allow_zero=True)
@@ -165,3 +172,15 @@ def config_from_toml_text(text: str) -> Config:
 def dump_config(cfg: Config) -> str:
     """The resolved config as TOML (what is written to RUN_DIR/config.toml)."""
     return dumps_toml(cfg)
+
+
+def imports_unasked(cfg: Config) -> str:
+    """The module a ``module:Env`` task id would import, if it is not imported yet ('' if none).
+
+    Loading a run or checkpoint never imports a module it names: such an id is accepted from a
+    saved file only when the module is already imported (a user who gave the id in their own
+    config, or imported the module, decided to run its code; a file did not)."""
+    module = cfg.task.id.split(":", 1)[0] if ":" in cfg.task.id else ""
+    import sys
+
+    return module if module and module not in sys.modules else ""

@@ -11,3 +11,8 @@ class ConfigError(UserError):
 
 class CheckpointError(UserError):
     """A checkpoint is missing, truncated or tampered with; nothing on disk was changed."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, docker stop, systemd, Slurm) during a run: handled like Ctrl-C, so the last
+    whole generation is checkpointed; the CLI then exits with status 143 (128 + SIGTERM)."""

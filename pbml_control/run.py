@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from pbml_control.ancestry import Ancestry
@@ -12,8 +15,8 @@ from pbml_control.checkpoint import (
     resolve_checkpoint,
     split_arrays,
 )
-from pbml_control.config import Config, config_from_toml_text, dump_config
-from pbml_control.errors import CheckpointError, ConfigError, UserError
+from pbml_control.config import Config, config_from_toml_text, dump_config, imports_unasked
+from pbml_control.errors import CheckpointError, ConfigError, Terminated, UserError
 from pbml_control.genome import Population
 from pbml_control.plots import LineageShares
 from pbml_control.run_files import prepare_run_dir
@@ -32,11 +35,31 @@ def default_callbacks(run_dir: Path, cfg: Config, progress: bool = True) -> list
     return callbacks + ([Progress()] if progress else [])
 
 
+@contextmanager
+def sigterm_as_interrupt():
+    """While a run trains, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt), so that it
+    takes Ctrl-C's path: the last whole generation is checkpointed before the process ends.
+    Only the main thread can install signal handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run(exp: Experiment, state: TrainState, callbacks: list) -> TrainState:
-    """The loop with its end: on Ctrl-C the last whole generation is checkpointed."""
+    """The loop with its end: on Ctrl-C or SIGTERM the last whole generation is checkpointed."""
     interrupted = True
     try:
-        state = train(exp, state, callbacks)
+        with sigterm_as_interrupt():
+            state = train(exp, state, callbacks)
         interrupted = False
     except KeyboardInterrupt:
         for cb in callbacks:
@@ -77,6 +100,11 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
         ancestry = Ancestry.from_arrays(anc) if anc else Ancestry.of(population)
     except (KeyError, ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(f"checkpoint content is inconsistent: {err}") from err
+    if int(meta.get("generation", population.generation)) != population.generation:
+        raise CheckpointError(
+            f"checkpoint says generation {meta.get('generation')}, its population is at "
+            f"{population.generation}"
+        )
     if population.params.shape[1] != exp.layout.num_params:
         raise CheckpointError(
             f"checkpoint genomes have {population.params.shape[1]} parameters, the policy "
@@ -87,10 +115,21 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
 
 
 def read_checkpoint_config(meta: dict) -> Config:
+    """The config a checkpoint holds, refusing a task id that would import a module."""
+    import tomllib
+
     try:
-        return config_from_toml_text(meta["config"])
-    except (KeyError, ConfigError) as err:
+        cfg = config_from_toml_text(meta["config"])
+    except (KeyError, TypeError, ConfigError, tomllib.TOMLDecodeError) as err:
         raise CheckpointError(f"checkpoint holds no valid config: {err}") from err
+    module = imports_unasked(cfg)
+    if module:
+        raise CheckpointError(
+            f"the checkpoint's task.id '{cfg.task.id}' would import the module '{module}'; "
+            f"loading a run never imports modules it names. If you trust it, import "
+            f"'{module}' yourself and resume from Python (pbml_control.run.resume_run)"
+        )
+    return cfg
 
 
 def check_run_dir(run_dir: Path) -> None:

@@ -30,21 +30,32 @@ from pbml_control.checkpoint import atomic_write_text
 from pbml_control.errors import UserError
 from pbml_control.genome import ModuleLayout, Population
 
+#: The file that marks a folder as a run directory this tool created (`--overwrite` removes
+#: only such folders).
+MARKER = ".pbml-run"
+
 
 def prepare_run_dir(path: Path, overwrite: bool) -> Path:
-    """Create a fresh run directory; refuse an existing non-empty one unless `overwrite`."""
+    """Create a fresh run directory; refuse an existing non-empty one unless `overwrite`, and
+    even then remove it only if this tool created it (its marker file is there)."""
     if not path.parent.exists():
         raise UserError(f"the parent folder of --out '{path}' does not exist; create it first")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out '{path}' is a file, not a folder")
     if path.exists() and any(path.iterdir()):
         if not overwrite:
             raise UserError(
                 f"run directory '{path}' already exists; pass --overwrite to replace it, "
                 f"or `pbml resume {path}` to continue it"
             )
-        if not (path / "config.toml").is_file():
-            raise UserError(f"'{path}' is not a run directory (no config.toml); not deleting it")
+        if not (path / MARKER).is_file():
+            raise UserError(
+                f"'{path}' was not created by `pbml train` (no {MARKER} marker); not deleting "
+                "it: remove it yourself or choose another --out"
+            )
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
+    (path / MARKER).write_text("a pbml-control run directory: `--overwrite` may replace it\n")
     return path
 
 

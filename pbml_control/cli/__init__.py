@@ -8,7 +8,7 @@ import argparse
 import importlib
 import sys
 
-from pbml_control.errors import UserError
+from pbml_control.errors import Terminated, UserError
 
 #: Subcommand modules, in the order `pbml --help` lists them. A module that is not there yet is
 #: skipped, so the CLI works while parts of the toolkit are missing.
@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"pbml {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"pbml {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"pbml {args.command}: interrupted", file=sys.stderr)
         return 130

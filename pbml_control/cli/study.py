@@ -17,16 +17,21 @@ def add_parser(sub) -> None:
         "report.md (paired statistics per hypothesis) and plots. Running the same command "
         "again skips finished runs and resumes interrupted ones; a changed study file is "
         "refused. See studies/ for examples.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("study", type=Path, help="study file, e.g. studies/moving_target.toml")
     p.add_argument("--out", type=Path, help="study folder (default: runs/studies/<name>)")
-    p.add_argument("--workers", type=int, default=2, help="runs at once, one core each")
+    p.add_argument(
+        "--workers", type=int, default=2, help="runs at once, one core each (default %(default)s)"
+    )
     p.add_argument(
         "--backend", choices=("process", "serial", "ray"), default="process",
-        help="where runs go: local processes, this process, or a Ray cluster",
+        help="where runs go: local processes (default), this process, or a Ray cluster",
     )  # fmt: skip
-    p.add_argument("--address", default="", help="Ray cluster address (with --backend ray)")
+    p.add_argument(
+        "--address",
+        default="",
+        help="Ray cluster address HOST:PORT (with --backend ray; default: a private local Ray)",
+    )
     p.add_argument("--report-only", action="store_true", help="write the report from what is done")
     p.set_defaults(func=run)
 

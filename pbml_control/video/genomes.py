@@ -22,7 +22,7 @@ from pbml_control.checkpoint import (
     resolve_checkpoint,
     split_arrays,
 )
-from pbml_control.config import Config, config_from_toml_text
+from pbml_control.config import Config, config_from_toml_text, imports_unasked
 from pbml_control.errors import CheckpointError, ConfigError, UserError
 from pbml_control.genome import Population
 from pbml_control.run_files import best_per_lineage
@@ -94,10 +94,19 @@ def _best_is_stale(run_dir: Path) -> bool:
 
 
 def _read_config(text: str, where: Path) -> Config:
+    import tomllib
+
     try:
-        return config_from_toml_text(text)
-    except ConfigError as err:
+        cfg = config_from_toml_text(text)
+    except (ConfigError, tomllib.TOMLDecodeError) as err:
         raise CheckpointError(f"'{where}' holds no valid config: {err}") from err
+    module = imports_unasked(cfg)
+    if module:
+        raise CheckpointError(
+            f"'{where}' names task.id '{cfg.task.id}', which would import the module "
+            f"'{module}'; a run is never loaded by importing modules it names"
+        )
+    return cfg
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:

@@ -150,7 +150,8 @@ def test_resume_after_ctrl_c_is_bit_identical(reference, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         start_run(tiny("run.checkpoint_every=0"), out, progress=False)
     monkeypatch.undo()
-    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["gen_000002.json"]
+    names = [p.name for p in list_checkpoints(out / "checkpoints")]
+    assert names == ["gen_000000.json", "gen_000002.json"]  # start, and the Ctrl-C save
     resume_run(out, progress=False)
     assert_same_run(reference, out)
 
@@ -184,7 +185,69 @@ def test_corrupt_checkpoint_is_refused_and_nothing_changes(reference, tmp_path, 
         meta["rng"]["bit_generator"] = "random"
         latest.write_text(json.dumps(meta))
     before = tree_digest(out)
-    with pytest.raises(CheckpointError, match=latest.stem if damage != "rng" else "PCG64"):
+    with pytest.raises(CheckpointError, match=latest.stem):
+        resume_run(out, generations=6, progress=False)
+    assert tree_digest(out) == before
+
+
+def _edit_json(path: Path, key: str, value, redigest: bool) -> None:
+    from pbml_control.checkpoint import json_digest
+
+    meta = json.loads(path.read_text())
+    if value is _DROP:
+        del meta[key]
+    else:
+        meta[key] = value
+    if redigest:  # a consistent but malformed checkpoint: only the field checks can catch it
+        meta["json_sha256"] = json_digest(meta)
+    path.write_text(json.dumps(meta, indent=1))
+
+
+_DROP = object()
+
+
+def test_a_one_digit_change_anywhere_in_the_checkpoint_json_is_refused(reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    latest = list_checkpoints(out / "checkpoints")[-1]
+    original = latest.read_text()
+    meta = json.loads(original)
+    state = meta["rng"]["state"]["state"]
+    edits = {"rng": {**meta["rng"], "state": {**meta["rng"]["state"], "state": state + 1}},
+             "env_steps": meta["env_steps"] + 1, "generation": meta["generation"] - 1,
+             "config": meta["config"].replace("size = 8", "size = 9")}  # fmt: skip
+    before = tree_digest(out)
+    for key, value in edits.items():
+        _edit_json(latest, key, value, redigest=False)
+        with pytest.raises(CheckpointError, match="does not match its recorded SHA-256"):
+            resume_run(out, generations=6, progress=False)
+        latest.write_text(original)
+    assert tree_digest(out) == before
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("generation", "abc", "field 'generation' should be an integer"),
+        ("generation", _DROP, "lacks the field 'generation'"),
+        ("config", 123, "field 'config' should be a string"),
+        ("config", "not = [toml", "holds no valid config"),
+        ("rng", [], "field 'rng' should be a table"),
+        ("env_steps", -5, "field 'env_steps' is negative"),
+    ],
+)
+def test_malformed_checkpoint_fields_are_refused_in_one_line(reference, tmp_path, key, value,
+                                                             message):  # fmt: skip
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    latest = list_checkpoints(out / "checkpoints")[-1]
+    _edit_json(latest, key, value, redigest=True)
+    before = tree_digest(out)
+    with pytest.raises(CheckpointError, match=message):
         resume_run(out, generations=6, progress=False)
     assert tree_digest(out) == before
 
@@ -194,6 +257,25 @@ def test_existing_run_is_not_overwritten_unless_asked(reference, tmp_path):
         start_run(tiny(), reference, progress=False)
     with pytest.raises(UserError, match="parent folder"):
         start_run(tiny(), tmp_path / "missing" / "run", progress=False)
+
+
+def test_overwrite_removes_only_run_directories_this_tool_created(tmp_path):
+    mine = tmp_path / "mine"
+    start_run(tiny("run.generations=1"), mine, progress=False)
+    start_run(tiny("run.generations=2"), mine, overwrite=True, progress=False)
+    assert len(read_csv(mine / "metrics.csv")) == 2
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "config.toml").write_text("precious = true\n")
+    with pytest.raises(UserError, match="not created by `pbml train`"):
+        start_run(tiny(), theirs, overwrite=True, progress=False)
+    assert (theirs / "config.toml").read_text() == "precious = true\n"
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "..", ""])
+def test_run_name_must_be_a_plain_name(name):
+    with pytest.raises(ConfigError, match="run.name must be a plain name"):
+        tiny(f"run.name='{name}'")
 
 
 def test_train_cli_creates_the_default_runs_folder(tmp_path, monkeypatch, capsys):
@@ -220,3 +302,24 @@ def test_bad_task_or_goals_are_refused_before_the_run_directory_exists(tmp_path,
     with pytest.raises(ConfigError, match=message):
         start_run(tiny(*extra), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_checkpoint_naming_a_module_task_imports_nothing(reference, tmp_path, monkeypatch):
+    import shutil
+    import sys
+
+    (tmp_path / "pbml_trap_module.py").write_text(
+        "from pathlib import Path\nPath(__file__).with_suffix('.imported').write_text('x')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    latest = list_checkpoints(out / "checkpoints")[-1]
+    config = json.loads(latest.read_text())["config"]
+    trap = config.replace('id = "pbml/HalfCheetahVel-v0"', 'id = "pbml_trap_module:Trap-v0"')
+    assert trap != config
+    _edit_json(latest, "config", trap, redigest=True)
+    with pytest.raises(CheckpointError, match="would import the module 'pbml_trap_module'"):
+        resume_run(out, generations=6, progress=False)
+    assert "pbml_trap_module" not in sys.modules
+    assert not (tmp_path / "pbml_trap_module.imported").exists()

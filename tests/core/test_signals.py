@@ -1,0 +1,83 @@
+"""Losses on common signals: a run killed before its first checkpoint interval, SIGTERM, and the
+temporary files of an interrupted write. Real `pbml train` processes, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pbml_control.checkpoint import list_checkpoints
+from pbml_control.config import load_config
+from pbml_control.run import resume_run, start_run
+from tests.core.test_trainer import TINY, assert_same_run
+
+SLOW_TINY = [o for o in TINY if not o.startswith(("run.generations", "run.checkpoint_every"))]
+SETTINGS = [*SLOW_TINY, "run.generations=300", "run.checkpoint_every=1000", "run.plots=false"]
+
+
+def start_training(out: Path) -> subprocess.Popen:
+    config = out.parent / "empty.toml"
+    config.write_text("")
+    args = [sys.executable, "-m", "pbml_control", "train", str(config), "--quiet"]
+    args += ["--out", str(out)] + [a for o in SETTINGS for a in ("--set", o)]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_rows(out: Path, rows: int, proc: subprocess.Popen, limit: float = 120) -> None:
+    metrics = out / "metrics.csv"
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.is_file() and len(metrics.read_text().splitlines()) > rows:
+            return
+        time.sleep(0.05)
+    err = proc.stderr.read() if proc.poll() is not None else ""
+    pytest.fail(f"training did not reach {rows} generations (exit {proc.poll()}): {err[-500:]}")
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("straight") / "run"
+    start_run(load_config(None, SETTINGS), out, progress=False)
+    return out
+
+
+def test_a_run_killed_before_its_first_interval_resumes_bit_identically(straight, tmp_path):
+    out = tmp_path / "run"
+    proc = start_training(out)
+    wait_for_rows(out, 3, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["gen_000000.json"]
+    resume_run(out, progress=False)
+    assert_same_run(straight, out)
+
+
+def test_sigterm_checkpoints_exits_143_and_resumes_bit_identically(straight, tmp_path):
+    out = tmp_path / "run"
+    proc = start_training(out)
+    wait_for_rows(out, 3, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and "Traceback" not in err
+    assert len(list_checkpoints(out / "checkpoints")) == 2  # generation 0 and the SIGTERM save
+    resume_run(out, progress=False)
+    assert_same_run(straight, out)
+
+
+def test_temporary_files_of_an_interrupted_write_are_removed_on_resume(straight, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(straight, out)
+    stray = [out / "checkpoints" / ".gen_000300.npz.k2j3.tmp", out / ".metrics.csv.a1b2.tmp"]
+    for path in stray:
+        path.write_bytes(os.urandom(4096))
+    resume_run(out, generations=301, progress=False)
+    assert not any(path.exists() for path in stray)
