@@ -18,6 +18,10 @@ from pbml_control.selection.config import SelectionConfig
 
 BACKENDS = ("serial", "process", "ray")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]+")
+#: Longest job timeout (a week): beyond it, the timers the pools use overflow.
+MAX_TIMEOUT_S = 604_800.0
+#: Largest population (distinct genomes) a config may ask for.
+MAX_POPULATION = 100_000
 SCHEDULES = ("every", "fixed", "list")
 
 
@@ -135,8 +139,19 @@ class Config:
         _positive("pool.workers", self.pool.workers)
         _positive("pool.chunk_size", self.pool.chunk_size)
         _positive("pool.max_retries", self.pool.max_retries, allow_zero=True)
-        if self.pool.job_timeout_s <= 0:
-            raise ConfigError(f"pool.job_timeout_s must be > 0, got {self.pool.job_timeout_s}")
+        if not 0 < self.pool.job_timeout_s <= MAX_TIMEOUT_S:  # NaN fails too
+            raise ConfigError(
+                f"pool.job_timeout_s must be in (0, {MAX_TIMEOUT_S:g}] seconds, got "
+                f"{self.pool.job_timeout_s}"
+            )
+        if self.run.seed < 0:
+            raise ConfigError(f"run.seed must be >= 0, got {self.run.seed}")
+        if "max_episode_steps" in self.task.kwargs:
+            raise ConfigError("task.kwargs.max_episode_steps: set task.episode_steps instead")
+        if self.population.size > MAX_POPULATION:
+            raise ConfigError(
+                f"population.size must be at most {MAX_POPULATION}, got {self.population.size}"
+            )
         _choice("pool.backend", self.pool.backend, BACKENDS)
         _choice("goals.schedule", self.goals.schedule, SCHEDULES)
         _choice("goals.split", self.goals.split, ("train", "test"))

@@ -124,9 +124,13 @@ def read_toml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file '{path}' does not exist (see configs/ for examples)")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file '{path}' is not valid TOML: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file '{path}' is not UTF-8 text: {err.reason}") from err
+    except OSError as err:
+        raise ConfigError(f"config file '{path}' cannot be read: {err.strerror}") from err
     base = data.pop("extends", None)
     if base is None:
         return data

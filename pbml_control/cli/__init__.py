@@ -57,6 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"pbml {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # full disk, read-only or unwritable folder: one line, the cause
+        where = f" '{err.filename}'" if err.filename else ""
+        print(f"pbml {args.command}: error:{where}: {err.strerror or err}; what was saved before "
+              "stays (resume continues from the last checkpoint)", file=sys.stderr)  # fmt: skip
+        return 1
+    except MemoryError:
+        print(f"pbml {args.command}: error: out of memory (population or network too large "
+              "for this machine)", file=sys.stderr)  # fmt: skip
+        return 1
     except Terminated:
         print(f"pbml {args.command}: terminated (SIGTERM)", file=sys.stderr)
         return 143
