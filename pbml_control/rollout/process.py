@@ -6,12 +6,19 @@ The parent hands out chunks, waits on pipes and process sentinels, and re-runs t
 worker that died or ran past the timeout on a fresh worker; a chunk that fails more than
 `max_retries` times stops the evaluation with `PoolError`. A Python exception inside a worker is
 a bug, not bad luck: it is raised at once with the worker's traceback.
+
+Chunks are sent from a short-lived thread per chunk: a chunk larger than the pipe's buffer
+(a 64x64 network's is already ~730 KiB) blocks its sender until the worker has read it, so a
+worker that stopped reading (stuck, or stopped) must not block the parent. Its chunk then simply
+runs past the timeout, and the worker is killed and replaced like one that stopped answering.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import pickle
 import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -20,7 +27,7 @@ from multiprocessing.connection import Connection, wait
 from pbml_control.rollout.base import WorkerPool
 from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
-from pbml_control.rollout.types import EvalBatch, RolloutResult
+from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
 
 _PRELOAD = ["pbml_control.rollout.engine", "envs", "policies"]
 
@@ -50,6 +57,32 @@ class _Worker:
     conn: Connection
     chunk: int | None = None
     started: float = 0.0
+    #: The thread that sends the current chunk, or sent the last one (None before the first).
+    sender: threading.Thread | None = None
+
+    def send(self, chunk: Chunk) -> None:
+        """Send `chunk` without waiting for the worker to read it.
+
+        It is pickled here, so that an unpicklable chunk raises at once, and written by a
+        thread; the worker's `recv` unpickles it as if `conn.send` had sent it. The previous
+        sender is done: the worker answered, so it had read all of its chunk.
+        """
+        data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.sender is not None:
+            self.sender.join()
+        self.sender = threading.Thread(
+            target=_send_bytes, args=(self.conn, data), name="pbml-chunk-sender", daemon=True
+        )
+        self.sender.start()
+
+
+def _send_bytes(conn: Connection, data: bytes) -> None:
+    """A sender thread's body. A worker that died before it read its chunk breaks the pipe; its
+    sentinel tells the parent, which replaces it, so the error needs no handling here."""
+    try:
+        conn.send_bytes(data)
+    except OSError:
+        pass
 
 
 class ProcessPool(WorkerPool):
@@ -96,14 +129,13 @@ class ProcessPool(WorkerPool):
                 self._workers[slot] = self._spawn()
 
     def _dispatch(self, queue: ChunkQueue) -> None:
-        for slot, worker in enumerate(self._workers):
+        """Hand a chunk to every idle worker. The timeout counts from here, so a worker that
+        does not read its chunk runs past it just like one that does not answer."""
+        for worker in self._workers:
             if worker.chunk is None and queue.pending:
                 index = queue.pending.popleft()
                 worker.chunk, worker.started = index, time.monotonic()
-                try:
-                    worker.conn.send(queue.chunks[index])
-                except (BrokenPipeError, OSError):
-                    self._replace(slot, queue, "died before it received its jobs")
+                worker.send(queue.chunks[index])
 
     def _collect(self, queue: ChunkQueue) -> None:
         busy = {slot: w for slot, w in enumerate(self._workers) if w.chunk is not None}
@@ -155,7 +187,14 @@ class ProcessPool(WorkerPool):
 
 
 def _kill(worker: _Worker) -> None:
+    """Kill the worker, then close its pipe once no sender writes to it: the reader is gone, so
+    a send still blocked on the pipe fails at once. A pipe that a sender might still write to is
+    left open, since a closed descriptor may be reused under that sender's feet."""
     if worker.process.is_alive():
         worker.process.kill()
         worker.process.join(timeout=5.0)
+    if worker.sender is not None:
+        worker.sender.join(timeout=5.0)
+        if worker.sender.is_alive():
+            return
     worker.conn.close()

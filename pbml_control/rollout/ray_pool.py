@@ -8,16 +8,21 @@ new one; a chunk that fails more than `max_retries` times stops the evaluation w
 A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
 actor's traceback.
 
-`address=''` starts a local Ray with `num_cpus=workers` (and shuts it down on `close`); any other
-address ('auto', 'HOST:PORT', 'ray://...') joins an existing cluster, whose nodes need this
-package installed in the same version. If Ray is already initialised in this process, the pool
-uses that. Ray is an optional dependency, imported only here.
+`address=''` starts a private local Ray with `num_cpus=workers`, listening on the loopback
+interface only (see `init_local_ray`), and shuts it down on `close`; any other address ('auto',
+'HOST:PORT', 'ray://...') joins an existing cluster, whose nodes need this package installed in
+the same version. If Ray is already initialised in this process, the pool uses that. Ray is an
+optional dependency, imported only here.
 """
 
 from __future__ import annotations
 
+import importlib
+import ipaddress
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +33,7 @@ from pbml_control.rollout.queue import ChunkQueue
 from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
 
 INSTALL_HINT = "pip install pbml-control[ray]"
+LOOPBACK = "127.0.0.1"
 
 
 def import_ray() -> Any:
@@ -39,6 +45,50 @@ def import_ray() -> Any:
             f"pool.backend = 'ray' needs Ray, which is not installed: {INSTALL_HINT}"
         ) from err
     return ray
+
+
+def init_local_ray(ray: Any, num_cpus: int, **kwargs: Any) -> None:
+    """Start a private local Ray whose servers listen on 127.0.0.1 only, not on every interface.
+
+    Ray binds its servers (GCS, raylet, workers) to the loopback interface only when the node's
+    address is 127.0.0.1, but `ray.init` turns a loopback `_node_ip_address` into the machine's
+    network address while multi-node clusters are enabled (Linux's default; macOS and Windows
+    turn them off, see `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`). So they are off while this Ray
+    starts. Should a Ray version end up on another address anyway, it is shut down at once.
+    """
+    with _single_node(ray):
+        ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, **kwargs)
+    node_ip = ray.util.get_node_ip_address()
+    if not _is_loopback(node_ip):
+        ray.shutdown()
+        raise UserError(
+            f"the private local Ray started on {node_ip}, which the network can reach, instead "
+            f"of {LOOPBACK}, so it was shut down; use a Ray cluster secured as the README says "
+            "(pool.address) instead"
+        )
+
+
+@contextmanager
+def _single_node(ray: Any) -> Iterator[None]:
+    """Ray with multi-node clusters turned off, as `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0` would
+    (that variable is read once, when `ray` is imported, so it is too late to set it here)."""
+    constants = importlib.import_module("ray._private.ray_constants")
+    enabled = getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    if enabled is None:  # a Ray without that switch: `init_local_ray` checks the address
+        yield
+        return
+    constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        constants.ENABLE_RAY_CLUSTER = enabled
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class RolloutActor:
@@ -82,7 +132,7 @@ class RayPool(WorkerPool):
         if address:
             self._ray.init(address=address, log_to_driver=True)
         else:
-            self._ray.init(num_cpus=workers, include_dashboard=False)
+            init_local_ray(self._ray, workers)
 
     def actors(self) -> list[Any]:
         """The actor handles, slot by slot (tests kill one to check that nothing is lost)."""

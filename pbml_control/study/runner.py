@@ -124,8 +124,10 @@ def _ray(study, out, todo, workers, address, echo) -> dict:
     if started_here:
         if address:
             ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+        else:  # a private local Ray, reachable from this machine only
+            from pbml_control.rollout.ray_pool import init_local_ray
+
+            init_local_ray(ray, max(1, workers), log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1, max_retries=2)(run_job)
         refs = {remote.remote(study, arm, seed, str(out)): (arm, seed) for arm, seed in todo}

@@ -1,7 +1,7 @@
 """The Ray backend: same results as the process backend; a lost actor loses nothing.
 
-The `ray`-marked tests run on a local Ray (2 CPUs, no dashboard, temp files under /tmp) started
-once for the module, and are skipped when Ray is not installed.
+The `ray`-marked tests run on a local Ray (2 CPUs, no dashboard, temp files under /tmp, listening
+on 127.0.0.1 only) started once for the module, and are skipped when Ray is not installed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 
 from pbml_control.errors import UserError
 from pbml_control.rollout import PoolError, make_pool
+from pbml_control.rollout.ray_pool import init_local_ray
 from tests.core.test_rollout_pool import cheetah_batch, same_results
 
 try:
@@ -45,7 +46,7 @@ def test_without_ray_the_backend_error_gives_the_install_command(monkeypatch):
 @pytest.fixture(scope="module")
 def local_ray():
     temp = tempfile.mkdtemp(prefix="pbml-ray-", dir="/tmp")  # short: Ray's sockets live here
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, log_to_driver=False)
+    init_local_ray(ray, num_cpus=2, _temp_dir=temp, log_to_driver=False)
     yield
     ray.shutdown()
     shutil.rmtree(temp, ignore_errors=True)

@@ -151,3 +151,71 @@ def test_a_pool_reused_after_an_error_gives_fresh_results(fault_dir):
         batch.params = batch.params[::-1].copy()  # other genomes at the same job indices
         results = pool.evaluate(batch)
     same_results(results, make_pool("serial", chunk_size=1).evaluate(batch))
+
+
+def wide_fault_batch(n: int, hidden: int = 50_000) -> EvalBatch:
+    """Fault-env jobs of ~1.1 MiB genomes: a chunk is far larger than a pipe's buffer."""
+    policy = policies.make_policy("mlp", 3, 2, hidden=[hidden])
+    params = np.stack([policy.init_flat(np.random.default_rng(i)) for i in range(n)])
+    return EvalBatch(EnvSpec.of(ENV_ID), policy.to_dict(), params, np.zeros((n, 2)), np.arange(n))
+
+
+class BackgroundEvaluation:
+    """`pool.evaluate(batch)` in a thread, so that a hang fails the test instead of freezing it."""
+
+    def __init__(self, pool, batch: EvalBatch) -> None:
+        self.results, self.error = None, None
+        self.thread = threading.Thread(target=self._run, args=(pool, batch), daemon=True)
+        self.thread.start()
+
+    def _run(self, pool, batch: EvalBatch) -> None:
+        try:
+            self.results = pool.evaluate(batch)
+        except BaseException as err:
+            self.error = err
+
+    def join(self, timeout_s: float) -> bool:
+        """Whether the evaluation ended within `timeout_s`."""
+        self.thread.join(timeout_s)
+        return not self.thread.is_alive()
+
+
+def evaluate_with_a_stopped_worker(pool, batch: EvalBatch) -> tuple[BackgroundEvaluation, bool]:
+    """SIGSTOP idle worker 0 (it stops reading its pipe, like a worker stuck before its next
+    job), evaluate `batch`, and kill that worker at the end if the pool still holds it."""
+    victim = pool.worker_pids()[0]
+    os.kill(victim, signal.SIGSTOP)
+    run = BackgroundEvaluation(pool, batch)
+    try:
+        finished = run.join(60.0)
+    finally:
+        if victim in pool.worker_pids():  # never replaced: kill it so the evaluation can end
+            os.kill(victim, signal.SIGKILL)
+        run.join(30.0)
+    assert victim not in pool.worker_pids()
+    return run, finished
+
+
+def test_a_worker_that_stops_reading_is_replaced_after_the_timeout(fault_dir):
+    batch = wide_fault_batch(6)
+    assert batch.params[:2].nbytes >= 2 << 20  # one chunk: about ten pipe buffers
+    reference = make_pool("serial", chunk_size=2).evaluate(batch)
+    with make_pool("process", workers=2, chunk_size=2, job_timeout_s=2.0, max_retries=5) as pool:
+        pool.evaluate(fault_batch([0, 0]))  # workers are up, idle, waiting for jobs
+        run, finished = evaluate_with_a_stopped_worker(pool, batch)
+        assert finished, "sending a chunk to a worker that stopped reading froze the evaluation"
+        assert run.error is None, run.error
+        assert pool.restarts >= 1
+    same_results(run.results, reference)
+
+
+def test_a_worker_that_stops_reading_counts_against_max_retries(fault_dir):
+    batch = wide_fault_batch(2)
+    with make_pool("process", workers=1, chunk_size=2, job_timeout_s=2.0, max_retries=0) as pool:
+        pool.evaluate(fault_batch([0]))
+        run, finished = evaluate_with_a_stopped_worker(pool, batch)
+        assert finished, "sending a chunk to a worker that stopped reading froze the evaluation"
+        assert isinstance(run.error, PoolError)
+        assert "failed 1 times (last: worker ran past the timeout of 2 s)" in str(run.error)
+        results = pool.evaluate(batch)  # the replacement worker serves the next evaluation
+    same_results(results, make_pool("serial", chunk_size=2).evaluate(batch))
