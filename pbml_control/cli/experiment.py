@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from pbml_control.experiments import moving, numeric, square
+from pbml_control.experiments import common, moving, numeric, square
 from pbml_control.selection import STRATEGIES
 
 
@@ -68,6 +68,9 @@ def _common(parser: argparse.ArgumentParser, settings: type, out: str) -> None:
         help="output folder; its parent must exist (default %(default)s)",
     )
     parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output folder"
+    )
+    parser.add_argument(
         "--seeds",
         type=_positive,
         default=settings.seeds,
@@ -122,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         strategies=args.strategies,
     )
+    common.claim_out(args.out, args.overwrite)
     start = time.perf_counter()
     if args.world == "numeric":
         summary = numeric.run_numeric(numeric.NumericSettings(**keys))

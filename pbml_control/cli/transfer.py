@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,37 @@ def add_parser(sub) -> None:
         metavar="NAME=RUN_DIR",
         help="a baseline run to compare, e.g. greedy=runs/hc_greedy (repeatable)",
     )
-    p.add_argument("--out", type=Path, help="output folder (default RUN_DIR/transfers/<name>)")
+    p.add_argument(
+        "--out", type=Path,
+        help="output folder (default RUN_DIR/transfers/<task>_<goal or split and count>)",
+    )  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.set_defaults(func=run)
+
+
+def output_name(task_id: str, args) -> str:
+    """The default output folder: task and goal (or split and goal count), so that transfers to
+    different goals never share a folder."""
+    what = f"goal{args.goal}" if args.goal is not None else f"{args.goals}{args.num_goals}"
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", f"{task_id.split('/')[-1]}_{what}")
+
+
+def claim_output(out: Path, overwrite: bool) -> None:
+    """Refuse an existing non-empty output folder unless --overwrite (then it is replaced)."""
+    import shutil
+
+    from pbml_control.errors import UserError
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out '{out}' is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise UserError(f"'{out}' already holds a transfer; pass --overwrite to replace it")
+        if not (out / "adaptation.csv").is_file():
+            raise UserError(
+                f"'{out}' holds no adaptation.csv, so it is not a transfer; not deleting it"
+            )
+        shutil.rmtree(out)
 
 
 def plan_goals(args, task_id: str) -> list[np.ndarray]:
@@ -99,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
     plan = TransferPlan(
         task_id, plan_goals(args, task_id), args.generations, args.seeds, args.strategy
     )
-    name = f"{task_id.split('/')[-1]}_{'goal' if args.goal else args.goals}"
     if args.out is not None and not args.out.parent.exists():
         raise UserError(f"the parent folder of --out '{args.out}' does not exist")
-    out = args.out or args.run_dir / "transfers" / name
+    out = args.out or args.run_dir / "transfers" / output_name(task_id, args)
+    claim_output(out, args.overwrite)
     rows = run_transfer(parse_sources(args), plan)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "adaptation.csv").open("w", newline="") as handle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,6 +29,19 @@ def prepare_out(out: Path) -> Path:
         raise UserError(f"--out is a file, not a folder: {out}")
     out.mkdir(exist_ok=True)
     return out
+
+
+def claim_out(out: Path, overwrite: bool) -> None:
+    """Refuse an existing non-empty --out unless `overwrite`, which clears it first (only a
+    folder an experiment wrote: one with summary.md), so two experiments never mix files."""
+    out = Path(out)
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise UserError(f"'{out}' already holds output; pass --overwrite to replace it")
+    if not (out / "summary.md").is_file():
+        raise UserError(f"'{out}' holds no summary.md, so no experiment wrote it; not deleting it")
+    shutil.rmtree(out)
 
 
 def streams(seed: int, run: int, purposes: Sequence[str]) -> dict[str, np.random.Generator]:

@@ -47,3 +47,20 @@ def test_bad_arguments_are_one_line_exit_2(args, needle, tmp_path):
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr
+
+
+def test_an_existing_out_is_refused_unless_overwrite_clears_it(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["experiment", "numeric", "--out", str(out), *TINY]) == 0
+    assert main(["experiment", "numeric", "--out", str(out), *TINY]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["experiment", "numeric", "--out", str(out), "--seeds", "1", "--generations",
+                 "12", "--size", "8", "--overwrite"]) == 0  # fmt: skip
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [
+        f"{s}_seed0.csv" for s in ("drift", "greedy", "pbml", "truncation")
+    ]  # the two-seed run's seed-1 files are gone, not mixed in
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    assert main(["experiment", "numeric", "--out", str(mine), *TINY, "--overwrite"]) == 2
+    assert (mine / "notes.txt").read_text() == "keep"

@@ -111,3 +111,15 @@ def test_bad_transfer_arguments_are_one_line_errors(trained, capsys, args, messa
 def test_missing_run_is_a_clear_error(tmp_path, capsys):
     assert main(["transfer", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_transfers_to_different_goals_keep_their_own_folders(trained, capsys):
+    common = ["--generations", "1", "--seeds", "1"]
+    assert main(["transfer", str(trained), "--goal", "1.5", *common]) == 0
+    assert main(["transfer", str(trained), "--goal", "2.5", *common]) == 0
+    folders = sorted(p.name for p in (trained / "transfers").iterdir())
+    assert {"HalfCheetahVel-v0_goal1.5", "HalfCheetahVel-v0_goal2.5"} <= set(folders)
+    capsys.readouterr()
+    assert main(["transfer", str(trained), "--goal", "1.5", *common]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["transfer", str(trained), "--goal", "1.5", *common, "--overwrite"]) == 0
