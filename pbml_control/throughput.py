@@ -30,12 +30,15 @@ TASKS = ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0")
 #: 'limit' is the bare physics; 'process-1' is the process backend with one worker; 'envpool' and
 #: 'evotorch' are other libraries on the plain body (see `bench_others`), skipped if not installed.
 BACKENDS = ("limit", "serial", "process-1", "process", "ray", *OTHERS)
+#: What runs without --backends: nothing that starts Ray (ray, evotorch), since a Ray start
+#: writes into the user's home and opens ports; ask for those rows by name.
+DEFAULT_BACKENDS = tuple(b for b in BACKENDS if b not in ("ray", "evotorch"))
 
 
 @dataclass(frozen=True)
 class Settings:
     tasks: tuple[str, ...] = TASKS
-    backends: tuple[str, ...] = BACKENDS
+    backends: tuple[str, ...] = DEFAULT_BACKENDS
     population: int = 64
     steps: int = 1000
     repeats: int = 5

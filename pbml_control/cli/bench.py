@@ -16,21 +16,22 @@ def add_parser(sub) -> None:
         "bench",
         help="measure rollout throughput per backend against the physics limit",
         description="Measure genome-environment steps per second of whole generations on the "
-        "serial, process and Ray backends (Ray if installed), and of EnvPool and EvoTorch on the "
+        "serial, process and (asked for by name) Ray backends, and of EnvPool and EvoTorch on the "
         "plain HalfCheetah-v5/Ant-v5 bodies (if installed), next to the physics limit (bare "
         "mj_step of the same number of simulations from `--workers` threads) measured in the "
         "same run, in interleaved rounds. Prints a markdown table with medians, min-max and "
         "each row's share of the limit.",
     )
-    from pbml_control.throughput import BACKENDS, TASKS
+    from pbml_control.throughput import BACKENDS, DEFAULT_BACKENDS, TASKS
 
     p.add_argument("--tasks", nargs="+", default=list(TASKS), metavar="TASK", help="task ids")
     p.add_argument(
         "--backends",
         nargs="+",
-        default=list(BACKENDS),
+        default=list(DEFAULT_BACKENDS),
         metavar="NAME",
-        help=f"rows to measure, from: {', '.join(BACKENDS)} (default: all)",
+        help=f"rows to measure, from: {', '.join(BACKENDS)} (default: all but ray and evotorch, "
+        "which start Ray: name them to measure them)",
     )
     p.add_argument("--population", type=int, help="genomes per generation (default 64)")
     p.add_argument("--steps", type=int, help="steps per episode (default 1000)")

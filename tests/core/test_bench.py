@@ -90,3 +90,11 @@ def test_bench_rejects_bad_options_in_one_line_naming_the_flag(options, flag, ca
     err = captured.err.strip()
     assert err.startswith("pbml bench: error: ") and "\n" not in err
     assert flag in err
+
+
+def test_the_default_rows_never_start_ray():
+    from pbml_control.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "--quick"])
+    assert "ray" not in args.backends and "evotorch" not in args.backends
+    assert {"limit", "serial", "process"} <= set(args.backends)
