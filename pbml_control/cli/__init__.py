@@ -50,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:  # building the parser imports the commands (torch, gymnasium): Ctrl-C may land here
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("pbml: interrupted", file=sys.stderr)
+        return 130
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -149,7 +149,7 @@ class ProcessPool(WorkerPool):
             if worker.conn in ready:
                 self._receive(slot, worker, queue)
             elif worker.process.sentinel in ready:
-                self._replace(slot, queue, f"died (exit code {worker.process.exitcode})")
+                self._replace(slot, queue, f"died ({exit_text(worker.process)})")
             elif now - worker.started > self.job_timeout_s:
                 self._replace(slot, queue, f"ran past the timeout of {self.job_timeout_s:g} s")
 
@@ -157,7 +157,7 @@ class ProcessPool(WorkerPool):
         try:
             status, payload = worker.conn.recv()
         except (EOFError, OSError):
-            self._replace(slot, queue, f"died (exit code {worker.process.exitcode})")
+            self._replace(slot, queue, f"died ({exit_text(worker.process)})")
             return
         index, worker.chunk = worker.chunk, None
         if status == "error":
@@ -198,3 +198,14 @@ def _kill(worker: _Worker) -> None:
         if worker.sender.is_alive():
             return
     worker.conn.close()
+
+
+def exit_text(process) -> str:
+    """How a worker process ended, in words (its exit status may need a moment to arrive)."""
+    process.join(timeout=1.0)
+    code = process.exitcode
+    if code is None:
+        return "no exit status: it stopped responding and was killed"
+    if code < 0:
+        return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -81,3 +81,41 @@ def test_temporary_files_of_an_interrupted_write_are_removed_on_resume(straight,
         path.write_bytes(os.urandom(4096))
     resume_run(out, generations=301, progress=False)
     assert not any(path.exists() for path in stray)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (root only; skipped where mounting is not permitted)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()[:100]}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_and_the_last_checkpoint_survives(small_disk, capsys):
+    from pbml_control.checkpoint import load_checkpoint
+    from pbml_control.cli import main
+
+    out = small_disk / "run"
+    args = ["train", "configs/quickstart.toml", "--quiet", "--out", str(out)]
+    for override in (
+        "pool.backend='serial'",
+        "task.episode_steps=10",
+        "run.generations=50",
+        "run.checkpoint_every=1",
+        "run.keep_checkpoints=0",
+        "run.plots=false",
+    ):
+        args += ["--set", override]  # fmt: skip
+    code = main(args)
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert "No space left on device" in err
+    saved = list_checkpoints(out / "checkpoints")
+    assert saved, "at least the generation-0 checkpoint fitted"
+    load_checkpoint(saved[-1])  # whole and verified
+    assert not list((out / "checkpoints").glob(".*.tmp"))  # the failed write left no temp file
