@@ -64,16 +64,19 @@ def evolve(
     rng: np.random.Generator,
     record: RecordFn,
     changes: Callable[[int], bool] = lambda generation: True,
+    budget: int = 0,
 ) -> tuple[Population, list[dict[str, float]]]:
     """The ask-evaluate-tell loop; returns the last population and one row per generation.
 
     ``changes(generation)`` says whether the world changed since the previous generation (by
     default always: every genome is scored every generation). Each row also counts the
     genomes scored (``evaluated``) and the running total (``evaluations``), the toy worlds'
-    budget.
+    budget. The loop stops after ``generations`` (0: no limit) or once ``budget`` evaluations
+    are spent (0: no budget), whichever comes first.
     """
     rows, spent = [], 0
-    for gen in range(generations):
+    while (not generations or len(rows) < generations) and (not budget or spent < budget):
+        gen = len(rows)
         index = strategy.ask(pop, changes(gen))
         fitness = merge_fitness(pop, index, fitness_fn(pop.params[index], gen))
         spent += index.size

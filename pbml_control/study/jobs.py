@@ -211,39 +211,33 @@ def _on_sphere(rng: np.random.Generator, dim: int, radius: float) -> np.ndarray:
 
 
 def evolve_budget(cfg: Config, world, seed: int, start: Population | None = None):
-    """Evolve the toy world until cfg.run's generations or rollout budget; (population, rows)."""
-    from pbml_control.experiments.common import streams
+    """Evolve the toy world until cfg.run's generations or rollout budget; (population, rows)
+    with the trainer's metric names, so the study reads toy and MuJoCo runs alike."""
+    from pbml_control.experiments.common import evolve, streams
     from pbml_control.metrics import lineage_metrics, mutation_metrics
     from pbml_control.selection import make_strategy
-    from pbml_control.selection.base import merge_fitness
 
     layout = ModuleLayout(*zip(*world.modules, strict=True))
     strategy = make_strategy(cfg.population.strategy, cfg.population, layout)
     rngs = streams(0, seed, ("founders", "selection"))
     if start is None:
         start = strategy.init(world.founders(cfg.population.size), rngs["founders"])
-    pop, rows, spent = start, [], 0
-    while not _spent(cfg, len(rows), spent):
-        gen = len(rows)
-        index = strategy.ask(pop, world.changes(gen))
-        fitness = merge_fitness(pop, index, world.fitness(pop.params[index], gen))
-        spent += index.size
-        rows.append({
-            "generation": gen, "goal/segment": world.segment(gen),
+
+    def record(pop: Population, fitness: np.ndarray) -> dict[str, Any]:
+        return {
+            "goal/segment": world.segment(pop.generation),
             "pop/fitness_max": float(np.max(fitness)), "pop/fitness_mean": float(np.mean(fitness)),
             **lineage_metrics(pop), **mutation_metrics(pop, layout),
-            "budget/rollouts_total": spent,
-        })  # fmt: skip
-        pop, _ = strategy.tell(pop, fitness, rngs["selection"])
+        }  # fmt: skip
+
+    pop, rows = evolve(
+        strategy, start, world.fitness, cfg.run.generations, rngs["selection"], record,
+        world.changes, cfg.run.budget_rollouts,
+    )  # fmt: skip
+    for row in rows:
+        row["budget/rollouts_total"] = row.pop("evaluations")
+        del row["evaluated"]
     return pop, rows
-
-
-def _spent(cfg: Config, generations: int, rollouts: int) -> bool:
-    run = cfg.run
-    return bool(
-        (run.generations and generations >= run.generations)
-        or (run.budget_rollouts and rollouts >= run.budget_rollouts)
-    )
 
 
 KINDS = {"train": TrainKind, "moving": MovingKind}
