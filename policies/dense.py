@@ -8,6 +8,10 @@ from typing import ClassVar
 from .base import Policy, check_activation
 
 
+#: Widest hidden layer a spec accepts (wider ones exhaust memory long before they learn).
+MAX_WIDTH = 65_536
+
+
 @dataclass(frozen=True)
 class MLPPolicy(Policy):
     """``obs -> hidden (activation) ... -> tanh actions``; default 64x64 tanh.
@@ -22,8 +26,8 @@ class MLPPolicy(Policy):
 
     def __post_init__(self) -> None:
         hidden = tuple(int(h) for h in self.hidden)
-        if any(h < 1 for h in hidden):
-            raise ValueError(f"hidden sizes must be positive, got {hidden}")
+        if any(h < 1 or h > MAX_WIDTH for h in hidden):
+            raise ValueError(f"hidden sizes must be in 1..{MAX_WIDTH}, got {hidden}")
         object.__setattr__(self, "hidden", hidden)
         check_activation(self.activation)
         super().__post_init__()

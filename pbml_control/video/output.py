@@ -31,7 +31,12 @@ def open_writer(path: Path, fps: int) -> Any:
         import imageio.v2 as imageio
     except ImportError as err:
         raise MissingVideoDependency(f"recording needs imageio: {INSTALL}") from err
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # fail before rendering, in one line, rather than mid-video with ffmpeg's broken pipe
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        raise UserError(f"--out '{path}' cannot be written: {err.strerror or err}") from err
     if path.suffix.lower() == ".gif":
         return imageio.get_writer(path, mode="I", duration=1000.0 / fps, loop=0)
     try:

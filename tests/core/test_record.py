@@ -125,3 +125,13 @@ def test_a_best_folder_older_than_the_latest_checkpoint_is_not_used(tiny_run, tm
     index.write_text(json.dumps(meta))
     genomes = load_run_genomes(run)
     assert genomes.generation == latest and genomes.genomes
+
+
+def test_an_unwritable_video_path_fails_before_rendering_in_one_line(tmp_path):
+    from pbml_control.errors import UserError
+    from pbml_control.video.output import open_writer
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(UserError, match="cannot be written"):
+        open_writer(blocker / "sub" / "v.mp4", fps=30)

@@ -28,7 +28,8 @@ def test_unknown_option_names_it_and_the_valid_ones():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"hidden": (0,)}, "hidden sizes must be positive"),
+        ({"hidden": (0,)}, "hidden sizes must be in 1..65536"),
+        ({"hidden": (10**7,)}, "hidden sizes must be in 1..65536"),
         ({"activation": "gelu"}, "activation must be one of"),
         ({"modules": "joints"}, "modules must be one of"),
         ({"legs": "ant"}, "legs only applies"),
