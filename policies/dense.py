@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from .base import Policy, check_activation
 
-
 #: Widest hidden layer a spec accepts (wider ones exhaust memory long before they learn).
 MAX_WIDTH = 65_536
 
