@@ -119,3 +119,22 @@ def test_a_full_disk_is_one_line_and_the_last_checkpoint_survives(small_disk, ca
     assert saved, "at least the generation-0 checkpoint fitted"
     load_checkpoint(saved[-1])  # whole and verified
     assert not list((out / "checkpoints").glob(".*.tmp"))  # the failed write left no temp file
+
+
+def test_a_read_only_run_directory_is_one_line_and_changes_nothing(small_disk, capsys):
+    import hashlib
+
+    from pbml_control.cli import main
+
+    out = small_disk / "run"
+    start_run(load_config(None, [*SLOW_TINY, "run.generations=2", "run.plots=false"]), out,
+              progress=False)  # fmt: skip
+    digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*") if p.is_file()}
+    done = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot remount the tmpfs read-only here")
+    code = main(["resume", str(out), "--generations", "4", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1 and "Read-only file system" in err, err
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*") if p.is_file()}
+    assert after == digest
