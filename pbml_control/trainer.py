@@ -126,6 +126,13 @@ def check_goals(cfg: Config, schedule: GoalSchedule) -> None:
     except ValueError as err:
         raise ConfigError(f"goals: {err}") from err
     if not schedule.has_goals:
+        given = cfg.goals.schedule == "list" or cfg.goals.goal or cfg.goals.goals
+        if given:  # the default schedule ('every') on a goal-less task simply has no goals
+            raise ConfigError(
+                f"task.id '{cfg.task.id}' takes no goal, but the config sets goals "
+                f"(goals.schedule='{cfg.goals.schedule}', goals.goal, goals.goals): remove them, "
+                "or use a pbml/ goal task"
+            )
         return
     for i, goal in enumerate(cfg.goals.goals):
         try:

@@ -295,10 +295,13 @@ def test_train_cli_creates_the_default_runs_folder(tmp_path, monkeypatch, capsys
         ("goals.goals=[[1.0], [99.0]]", r"goals.goals\[1\].*out of range"),
         ("task.id='CartPole-v1'", "Box actions"),
         ("task.id='pbml/NoSuchTask-v0'", "task.id"),
+        ("task.id='HalfCheetah-v5'", "takes no goal"),
     ],
 )
 def test_bad_task_or_goals_are_refused_before_the_run_directory_exists(tmp_path, override, message):
-    extra = [override, "goals.schedule='list'"] if "goals.goals=" in override else [override]
+    listed = "goals.goals=" in override or "HalfCheetah-v5" in override
+    extra = [override, "goals.schedule='list'", "goals.goals=[[1.0]]"] if listed else [override]
+    extra = extra[:2] if "goals.goals=" in override else extra
     with pytest.raises(ConfigError, match=message):
         start_run(tiny(*extra), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
