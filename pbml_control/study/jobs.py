@@ -38,10 +38,12 @@ from pbml_control.study.probe import (
 from pbml_control.study.spec import ProbeSpec, Study
 
 RESULT = "probe.json"
+#: The study folder's subfolder that holds one run directory per (arm, seed).
+RUNS = "run_results"
 
 
 def run_dir_of(out: Path, arm: str, seed: int) -> Path:
-    return out / "runs" / f"{arm}_seed{seed}"
+    return out / RUNS / f"{arm}_seed{seed}"
 
 
 def run_job(study: Study, arm: str, seed: int, out: Path) -> dict[str, Any]:

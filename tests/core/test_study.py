@@ -168,7 +168,7 @@ def test_tiny_train_study_resumes_an_interrupted_run(tmp_path):
     split = tmp_path / "split"
     run(path, split, workers=1)
     # Undo one run back to its generation-2 checkpoint, as if killed after it.
-    run_dir = split / "runs" / "paper_seed1"
+    run_dir = split / "run_results" / "paper_seed1"
     (run_dir / "probe.json").unlink()
     for name in ("gen_000004.json", "gen_000004.npz"):
         (run_dir / "checkpoints" / name).unlink()
