@@ -23,10 +23,10 @@ too, because its weights do); hypotheses compare it between arms, a difference i
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 
 import numpy as np
 
+from pbml_control.analysis import segments
 from pbml_control.config import Config
 from pbml_control.founders import restarted
 from pbml_control.genome import Population
@@ -37,13 +37,15 @@ from pbml_control.study.spec import ProbeSpec
 def normalised_gain(curve: np.ndarray, at: list[int], reference: float) -> dict[str, float]:
     """``gain@g`` for each g in ``at`` of a fitness curve whose entry 0 is the start (NaN when
     the start is already at or past the reference: there is no gap to close)."""
-    f0 = float(curve[0])
-    gap = reference - f0
-    out = {}
-    for g in at:
-        value = (float(curve[g]) - f0) / gap if gap > 0 and g < len(curve) else float("nan")
-        out[f"gain@{g}"] = value
-    return out
+    shares = normalised_curve(curve, reference)
+    return {f"gain@{g}": float(shares[g]) if g < len(shares) else float("nan") for g in at}
+
+
+def normalised_curve(curve: np.ndarray, reference: float) -> np.ndarray:
+    """The whole curve as shares of the gap closed (all NaN when there is no gap)."""
+    curve = np.asarray(curve, dtype=np.float64)
+    gap = reference - curve[0]
+    return (curve - curve[0]) / gap if gap > 0 else np.full(curve.shape, np.nan)
 
 
 def resample_by_share(pop: Population, size: int) -> Population:
@@ -78,13 +80,11 @@ def probe_goal_seeds(probe: ProbeSpec) -> list[tuple[int, int]]:
 
 def in_run_recovery(rows: list[dict], horizon: int, reference: float) -> dict[str, float]:
     """Early, late and late - early normalised recovery after goal changes (see module doc)."""
-    by_segment: dict[int, list[float]] = defaultdict(list)
-    for row in rows:
-        by_segment[int(float(row["goal/segment"]))].append(float(row["pop/fitness_max"]))
+    by_segment = segments(rows)
     length = max((len(c) for c in by_segment.values()), default=0)
     gains = [
-        normalised_gain(np.asarray(c), [horizon], reference)[f"gain@{horizon}"]
-        for s, c in sorted(by_segment.items())
+        normalised_gain(c, [horizon], reference)[f"gain@{horizon}"]
+        for s, c in by_segment.items()
         if s > 0 and len(c) == length and len(c) > horizon
     ]
     if len(gains) < 2:
@@ -93,10 +93,3 @@ def in_run_recovery(rows: list[dict], horizon: int, reference: float) -> dict[st
     third = max(1, len(gains) // 3)
     early, late = float(np.nanmean(gains[:third])), float(np.nanmean(gains[-third:]))
     return {"early": early, "late": late, "trend": late - early, "segments": len(gains)}
-
-
-def normalised_curve(curve: np.ndarray, reference: float) -> np.ndarray:
-    """The whole curve as shares of the gap closed (all NaN when there is no gap)."""
-    curve = np.asarray(curve, dtype=np.float64)
-    gap = reference - curve[0]
-    return (curve - curve[0]) / gap if gap > 0 else np.full(curve.shape, np.nan)
