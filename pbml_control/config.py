@@ -8,6 +8,7 @@ that name the key.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,4 @@ def imports_unasked(cfg: Config) -> str:
     saved file only when the module is already imported (a user who gave the id in their own
     config, or imported the module, decided to run its code; a file did not)."""
     module = cfg.task.id.split(":", 1)[0] if ":" in cfg.task.id else ""
-    import sys
-
     return module if module and module not in sys.modules else ""

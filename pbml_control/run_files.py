@@ -35,25 +35,34 @@ from pbml_control.genome import ModuleLayout, Population
 MARKER = ".pbml-run"
 
 
+def claim_folder(path: Path, overwrite: bool, marker: str, creator: str, refusal: str) -> None:
+    """Make way for new output at ``path``: nothing to do if it is missing or empty; otherwise
+    ``refusal`` unless ``overwrite``, and even then the folder is removed only if it holds
+    ``marker``, a file only ``creator`` writes there (never somebody else's folder)."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out '{path}' is a file, not a folder")
+    if not path.is_dir() or not any(path.iterdir()):
+        return
+    if not overwrite:
+        raise UserError(refusal)
+    if not (path / marker).is_file():
+        raise UserError(
+            f"'{path}' was not created by {creator} (no {marker}); not deleting it: remove it "
+            "yourself or choose another --out"
+        )
+    shutil.rmtree(path)
+
+
 def prepare_run_dir(path: Path, overwrite: bool) -> Path:
     """Create a fresh run directory; refuse an existing non-empty one unless `overwrite`, and
     even then remove it only if this tool created it (its marker file is there)."""
     if not path.parent.exists():
         raise UserError(f"the parent folder of --out '{path}' does not exist; create it first")
-    if path.exists() and not path.is_dir():
-        raise UserError(f"--out '{path}' is a file, not a folder")
-    if path.exists() and any(path.iterdir()):
-        if not overwrite:
-            raise UserError(
-                f"run directory '{path}' already exists; pass --overwrite to replace it, "
-                f"or `pbml resume {path}` to continue it"
-            )
-        if not (path / MARKER).is_file():
-            raise UserError(
-                f"'{path}' was not created by `pbml train` (no {MARKER} marker); not deleting "
-                "it: remove it yourself or choose another --out"
-            )
-        shutil.rmtree(path)
+    refusal = (
+        f"run directory '{path}' already exists; pass --overwrite to replace it, "
+        f"or `pbml resume {path}` to continue it"
+    )
+    claim_folder(path, overwrite, MARKER, "`pbml train`", refusal)
     path.mkdir(parents=True, exist_ok=True)
     (path / MARKER).write_text("a pbml-control run directory: `--overwrite` may replace it\n")
     return path

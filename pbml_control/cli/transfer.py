@@ -63,24 +63,6 @@ def output_name(task_id: str, args) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]", "_", f"{task_id.split('/')[-1]}_{what}")
 
 
-def claim_output(out: Path, overwrite: bool) -> None:
-    """Refuse an existing non-empty output folder unless --overwrite (then it is replaced)."""
-    import shutil
-
-    from pbml_control.errors import UserError
-
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out '{out}' is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise UserError(f"'{out}' already holds a transfer; pass --overwrite to replace it")
-        if not (out / "adaptation.csv").is_file():
-            raise UserError(
-                f"'{out}' holds no adaptation.csv, so it is not a transfer; not deleting it"
-            )
-        shutil.rmtree(out)
-
-
 def plan_goals(args, task_id: str) -> list[np.ndarray]:
     import envs
     from pbml_control.errors import UserError
@@ -114,6 +96,7 @@ def parse_sources(args):
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.errors import UserError
+    from pbml_control.run_files import claim_folder
     from pbml_control.transfer import (
         CURVE_FIELDS,
         TransferPlan,
@@ -132,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.parent.exists():
         raise UserError(f"the parent folder of --out '{args.out}' does not exist")
     out = args.out or args.run_dir / "transfers" / output_name(task_id, args)
-    claim_output(out, args.overwrite)
+    refusal = f"'{out}' already holds a transfer; pass --overwrite to replace it"
+    claim_folder(out, args.overwrite, "adaptation.csv", "`pbml transfer`", refusal)
     rows = run_transfer(parse_sources(args), plan)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "adaptation.csv").open("w", newline="") as handle:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from pbml_control.errors import UserError
 from pbml_control.genome import Population
+from pbml_control.run_files import claim_folder
 from pbml_control.selection import Strategy
 from pbml_control.selection.base import merge_fitness
 
@@ -34,14 +34,8 @@ def prepare_out(out: Path) -> Path:
 def claim_out(out: Path, overwrite: bool) -> None:
     """Refuse an existing non-empty --out unless `overwrite`, which clears it first (only a
     folder an experiment wrote: one with summary.md), so two experiments never mix files."""
-    out = Path(out)
-    if not out.is_dir() or not any(out.iterdir()):
-        return
-    if not overwrite:
-        raise UserError(f"'{out}' already holds output; pass --overwrite to replace it")
-    if not (out / "summary.md").is_file():
-        raise UserError(f"'{out}' holds no summary.md, so no experiment wrote it; not deleting it")
-    shutil.rmtree(out)
+    refusal = f"'{out}' already holds output; pass --overwrite to replace it"
+    claim_folder(Path(out), overwrite, "summary.md", "`pbml experiment`", refusal)
 
 
 def streams(seed: int, run: int, purposes: Sequence[str]) -> dict[str, np.random.Generator]:
