@@ -22,8 +22,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import gymnasium as gym  # noqa: E402
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
-
-from policies import RunningStats, make_policy  # noqa: E402
+from pbml_policies import RunningStats, make_policy  # noqa: E402
 
 ENV_IDS = ("HalfCheetah-v5", "Ant-v5")
 GENOME_COUNTS = (1, 16, 64)

@@ -3,7 +3,7 @@
     python benchmarks/throughput.py [--quick] [--json FILE] [--backends ...] [--tasks ...]
 
 Same options and output as `pbml bench --help` describes; the measurement itself lives in
-`pbml_control.throughput` so that the installed `pbml` command has it too.
+`pbml_control.bench.throughput` so that the installed `pbml` command has it too.
 """
 
 from __future__ import annotations

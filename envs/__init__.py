@@ -1,12 +1,13 @@
 """Gymnasium tasks with changing goals (registered under `pbml/`) and the paper's toy worlds.
 
-`import envs` registers the `pbml/` locomotion tasks with Gymnasium (string entry points, so MuJoCo
-is imported only when a task is made); `gymnasium.make("envs:pbml/HalfCheetahVel-v0")` imports
-this package itself. The toy worlds live in `envs.toy`, imported on their own.
+`import pbml_envs` registers the `pbml/` locomotion tasks with Gymnasium (string entry points,
+so MuJoCo is imported only when a task is made);
+`gymnasium.make("pbml_envs:pbml/HalfCheetahVel-v0")` imports this package itself.
+The toy worlds live in `pbml_envs.toy`, imported on their own.
 """
 
-from envs.goals import InvalidGoalError
-from envs.tasks import (
+from pbml_envs.goals import InvalidGoalError
+from pbml_envs.tasks import (
     EPISODE_STEPS,
     TASK_IDS,
     TaskSpec,

@@ -1,6 +1,7 @@
 """Reward terms of the locomotion tasks as pure numpy functions of physical quantities.
 
-Why pure functions: the Gymnasium tasks in `envs.locomotion` compute their goal terms with these,
+Why pure functions: the Gymnasium tasks in `pbml_envs.locomotion` compute their goal terms with
+these,
 and a fast rollout engine that steps raw `mujoco.MjData` for many genomes at once can compute the
 same rewards vectorised, without an env object. Every function broadcasts over leading batch axes
 (e.g. `x_velocity` of shape (B,) with `goal` of shape (B,) or ()), and the tests check that they

@@ -2,8 +2,8 @@
 
 Why one table: registration, goal sampling, goal validation and the README's task list all read
 the same `TaskSpec`s, so a task's id, goal range and split cannot drift apart. The env classes in
-`envs.locomotion` look their spec up by id; registration uses string entry points, so
-`import envs` stays cheap and does not import MuJoCo.
+`pbml_envs.locomotion` look their spec up by id; registration uses string entry points, so
+`import pbml_envs` stays cheap and does not import MuJoCo.
 
 Goal ranges follow the meta-RL conventions: MAML (Finn et al., 2017) and PEARL (Rakelly et al.,
 2019) -- velocity in [0, 3], direction +-1 or an angle in [0, 2pi), goal position uniform in a disc
@@ -21,9 +21,8 @@ from typing import Any
 import gymnasium
 import numpy as np
 from gymnasium import error
-
-from envs import rewards
-from envs.goals import (
+from pbml_envs import rewards
+from pbml_envs.goals import (
     AngleGoals,
     DiscGoals,
     GoalSpace,
@@ -93,7 +92,7 @@ def _task(
         description=description,
         reward=reward,
         split=goals.split_text,
-        entry_point=f"envs.locomotion.{module}:{name}Env",
+        entry_point=f"pbml_envs.locomotion.{module}:{name}Env",
         default_goal=goals.validate(default, task_id),
         goal_reward_key=term[0],
         goal_term=term[1],
@@ -195,8 +194,8 @@ def sample_goals(
 ) -> np.ndarray:
     """Draw `n` goals of a task, shape (n, *goal_shape), float64, from the "train" or "test" split.
 
-    The splits are disjoint where the task holds goals out (see `envs.goals`); the draw depends on
-    `rng` only, so a seeded generator gives the same goals on every machine.
+    The splits are disjoint where the task holds goals out (see `pbml_envs.goals`); the draw
+    depends on `rng` only, so a seeded generator gives the same goals on every machine.
     """
     spec = task_spec(task_id)
     check_split(split)

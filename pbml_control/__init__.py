@@ -1,8 +1,11 @@
 """pbml-control: Population-Based Meta Learning (PBML) for adaptable robot controllers.
 
-The core package: genomes with per-module mutation functions, selection strategies, lineage
-book-keeping, the rollout pool, the trainer and the command-line interface. It uses the task
-package `envs` and the network package `policies`; they never import this package's trainer.
+The core package, grouped by the stages of the loop: `evolution` (genomes with per-module mutation
+functions, selection rules, founders, ancestry), `rollout` (the pool that scores genomes),
+`running` (config, trainer, run directories, checkpoints, callbacks, goal schedules, transfer),
+`analysis` (metrics, recovery after goal changes, summaries, plots), `video`, `study`,
+`experiments`, `bench` and `cli`. It uses the task package `pbml_envs` (the repository's `envs/`
+folder) and the network package `pbml_policies` (`policies/`); they never import this package.
 """
 
 __version__ = "0.1.0"

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from envs.fast.bodies import AntTask, FastTask, HalfCheetahTask, StepOut
-from envs.fast.sim import MjBatch
-from envs.mujoco_log import quiet_settotalmass
-from envs.physics import UNSTABLE_WARNINGS
-from envs.tasks import TASK_IDS, make_env, task_spec
+from pbml_envs.fast.bodies import AntTask, FastTask, HalfCheetahTask, StepOut
+from pbml_envs.fast.sim import MjBatch
+from pbml_envs.mujoco_log import quiet_settotalmass
+from pbml_envs.physics import UNSTABLE_WARNINGS
+from pbml_envs.tasks import TASK_IDS, make_env, task_spec
 
 FAST_BODIES: dict[str, type[FastTask]] = {"HalfCheetah": HalfCheetahTask, "Ant": AntTask}
 

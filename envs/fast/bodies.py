@@ -1,11 +1,11 @@
 """Batched observations and rewards of the `pbml/` HalfCheetah and Ant tasks over an `MjBatch`.
 
 Why a second implementation of the tasks: a rollout worker steps K genomes in lockstep, and with
-raw MjData the Python cost per environment step drops to a few C calls (see `envs.fast.sim`);
+raw MjData the Python cost per environment step drops to a few C calls (see `pbml_envs.fast.sim`);
 observations, rewards and termination are then a handful of numpy operations per batch. The
 Gymnasium task stays the reference: every constant is read from a task built by `make_env` with
 the same arguments, the goal terms are the `TaskSpec`'s pure functions, the cost terms are
-`envs.rewards`' mirrors of Gymnasium's, and parts are summed in `GoalTask._get_rew`'s order, so
+`pbml_envs.rewards`' mirrors of Gymnasium's, and parts are summed in `GoalTask._get_rew`'s order, so
 the tests can demand bit-identical observations and rewards.
 """
 
@@ -18,10 +18,9 @@ from typing import Any
 
 import gymnasium
 import numpy as np
-
-from envs import rewards
-from envs.fast.sim import BatchSim, MjBatch
-from envs.tasks import TaskSpec
+from pbml_envs import rewards
+from pbml_envs.fast.sim import BatchSim, MjBatch
+from pbml_envs.tasks import TaskSpec
 
 try:  # MuJoCo >= 4 steps many simulations in one C call
     from mujoco import batch as _batch  # noqa: F401

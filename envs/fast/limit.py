@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import mujoco
-
-from envs.fast import make_fast_task
-from envs.fast.sim import MjBatch
+from pbml_envs.fast import make_fast_task
+from pbml_envs.fast.sim import MjBatch
 
 
 def physics_limit(

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 import mujoco
 import numpy as np
 from gymnasium.utils import seeding
-
-from envs.physics import data_unstable, unstable_reason
+from pbml_envs.physics import data_unstable, unstable_reason
 
 _STATE = mujoco.mjtState.mjSTATE_QPOS | mujoco.mjtState.mjSTATE_QVEL
 

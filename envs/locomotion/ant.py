@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
-
-from envs.locomotion.base import GoalTask
+from pbml_envs.locomotion.base import GoalTask
 
 
 class AntDirEnv(GoalTask, AntEnv):

@@ -22,9 +22,8 @@ import numpy as np
 from gymnasium import utils
 from gymnasium.spaces import Box
 from numpy.typing import ArrayLike
-
-from envs.mujoco_log import quiet_settotalmass
-from envs.tasks import TaskSpec, task_spec
+from pbml_envs.mujoco_log import quiet_settotalmass
+from pbml_envs.tasks import TaskSpec, task_spec
 
 
 class GoalTask:

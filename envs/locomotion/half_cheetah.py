@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
-
-from envs.locomotion.base import GoalTask
+from pbml_envs.locomotion.base import GoalTask
 
 
 class HalfCheetahVelEnv(GoalTask, HalfCheetahEnv):

@@ -9,8 +9,7 @@ from __future__ import annotations
 from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
 from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv
 from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
-
-from envs.locomotion.base import GoalTask
+from pbml_envs.locomotion.base import GoalTask
 
 
 class HopperVelEnv(GoalTask, HopperEnv):

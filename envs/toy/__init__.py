@@ -8,8 +8,8 @@ whose modules are listed in ``MODULES``, and the mutation function (sigma and ga
 is the selection library's business. This package imports numpy only.
 """
 
-from envs.toy.moving import MovingTargetWorld
-from envs.toy.numeric import NumericWorld
-from envs.toy.square import HardSquareWorld, SquareWorld
+from pbml_envs.toy.moving import MovingTargetWorld
+from pbml_envs.toy.numeric import NumericWorld
+from pbml_envs.toy.square import HardSquareWorld, SquareWorld
 
 __all__ = ["HardSquareWorld", "MovingTargetWorld", "NumericWorld", "SquareWorld"]

@@ -12,7 +12,8 @@ from pbml_control.errors import UserError
 def parse_goal(text: str) -> np.ndarray:
     """'1.5', '2,0' or '2 0' -> the goal as float64 (a scalar for one number); UserError otherwise.
 
-    Only the syntax is checked here: whether the goal fits a task is `envs.validate_goal`'s call.
+    Only the syntax is checked here: whether the goal fits a task is
+    `pbml_envs.validate_goal`'s call.
     """
     try:
         values = [float(v) for v in re.split(r"[,\s]+", text.strip()) if v]

@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
         "same run, in interleaved rounds. Prints a markdown table with medians, min-max and "
         "each row's share of the limit.",
     )
-    from pbml_control.throughput import BACKENDS, DEFAULT_BACKENDS, TASKS
+    from pbml_control.bench.throughput import BACKENDS, DEFAULT_BACKENDS, TASKS
 
     p.add_argument("--tasks", nargs="+", default=list(TASKS), metavar="TASK", help="task ids")
     p.add_argument(
@@ -49,8 +49,9 @@ def add_parser(sub) -> None:
 
 def check_args(args: argparse.Namespace) -> None:
     """UserError naming the flag for a count below 1 or a task the benchmark cannot run."""
-    import envs
-    from envs.fast import has_fast_path
+    import pbml_envs
+    from pbml_envs.fast import has_fast_path
+
     from pbml_control.errors import UserError
 
     counts = {name: getattr(args, name.replace("-", "_")) for name in COUNTS}
@@ -58,8 +59,10 @@ def check_args(args: argparse.Namespace) -> None:
         if value is not None and value < 1:
             raise UserError(f"--{name} must be >= 1, got {value}")
     for task in args.tasks:
-        if task not in envs.TASK_IDS:
-            raise UserError(f"--tasks: unknown task '{task}'; known: {', '.join(envs.TASK_IDS)}")
+        if task not in pbml_envs.TASK_IDS:
+            raise UserError(
+                f"--tasks: unknown task '{task}'; known: {', '.join(pbml_envs.TASK_IDS)}"
+            )
         if "limit" in args.backends and not has_fast_path(task):
             raise UserError(
                 f"--tasks: '{task}' has no fast path, so no physics limit; "
@@ -68,7 +71,7 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pbml_control.throughput import Settings, describe, machine, run_bench, table
+    from pbml_control.bench.throughput import Settings, describe, machine, run_bench, table
 
     check_args(args)
     base = QUICK if args.quick else {"population": 64, "steps": 1000, "repeats": 5}

@@ -11,8 +11,8 @@ import argparse
 import time
 from pathlib import Path
 
+from pbml_control.evolution.selection import STRATEGIES
 from pbml_control.experiments import common, moving, numeric, square
-from pbml_control.selection import STRATEGIES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -20,9 +20,9 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pbml_control.analysis.plots import plot_run
+    from pbml_control.analysis.plots.shares import FILE
     from pbml_control.errors import UserError
-    from pbml_control.plots import plot_run
-    from pbml_control.plots.shares import FILE
 
     if not args.run_dir.is_dir():
         raise UserError(f"run directory '{args.run_dir}' does not exist")

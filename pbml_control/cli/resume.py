@@ -29,8 +29,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.cli.train import finish
-    from pbml_control.config import load_config
-    from pbml_control.run import resume_run
+    from pbml_control.running.config import load_config
+    from pbml_control.running.run import resume_run
 
     resume_run(args.run_dir, args.generations, not args.quiet, args.checkpoint)
     finish(args.run_dir, load_config(args.run_dir / "config.toml"))

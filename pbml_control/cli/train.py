@@ -30,8 +30,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pbml_control.config import load_config
-    from pbml_control.run import start_run
+    from pbml_control.running.config import load_config
+    from pbml_control.running.run import start_run
 
     cfg = load_config(args.config, args.overrides)
     out = args.out
@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
 def finish(run_dir: Path, cfg) -> None:
     """What `train` and `resume` print and write at the end: the summary, then the plots."""
-    from pbml_control.plots import plot_run
-    from pbml_control.report import print_summary
+    from pbml_control.analysis.plots import plot_run
+    from pbml_control.analysis.report import print_summary
 
     print_summary(run_dir)
     if cfg.run.plots:

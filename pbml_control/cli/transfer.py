@@ -64,24 +64,25 @@ def output_name(task_id: str, args) -> str:
 
 
 def plan_goals(args, task_id: str) -> list[np.ndarray]:
-    import envs
+    import pbml_envs
+
     from pbml_control.errors import UserError
     from pbml_control.seeding import Purpose, stream
 
     try:
         if args.goal is not None:
-            return [envs.validate_goal(task_id, parse_goal(args.goal))]
+            return [pbml_envs.validate_goal(task_id, parse_goal(args.goal))]
         if args.num_goals < 1:
             raise UserError(f"--num-goals must be >= 1, got {args.num_goals}")
         rng = stream(0, Purpose.TRANSFER, 1)
-        return list(envs.sample_goals(task_id, rng, args.num_goals, split=args.goals))
+        return list(pbml_envs.sample_goals(task_id, rng, args.num_goals, split=args.goals))
     except ValueError as err:
         raise UserError(str(err)) from err
 
 
 def parse_sources(args):
     from pbml_control.errors import UserError
-    from pbml_control.transfer import Source
+    from pbml_control.running.transfer import Source
 
     sources = [Source("run", args.run_dir)]
     if args.compare:
@@ -96,8 +97,8 @@ def parse_sources(args):
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.errors import UserError
-    from pbml_control.run_files import claim_folder
-    from pbml_control.transfer import (
+    from pbml_control.running.run_files import claim_folder
+    from pbml_control.running.transfer import (
         CURVE_FIELDS,
         TransferPlan,
         load_source_config,
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_plot(out: Path) -> None:
-    from pbml_control.plots import plot_adaptation
+    from pbml_control.analysis.plots import plot_adaptation
 
     for path in plot_adaptation(out / "adaptation.csv", out):
         print(f"wrote {path}")

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from pbml_control.errors import UserError
-from pbml_control.genome import Population
-from pbml_control.run_files import claim_folder
-from pbml_control.selection import Strategy
-from pbml_control.selection.base import merge_fitness
+from pbml_control.evolution.genome import Population
+from pbml_control.evolution.selection import Strategy
+from pbml_control.evolution.selection.base import merge_fitness
+from pbml_control.running.run_files import claim_folder
 
 #: fitness(params (N, D), generation) -> (N,) fitness.
 FitnessFn = Callable[[np.ndarray, int], np.ndarray]

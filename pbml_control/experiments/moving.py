@@ -1,6 +1,6 @@
 """`pbml experiment moving`: a positive control for learning-to-learn (not in the paper).
 
-World: :mod:`envs.toy.moving`. The goal of module "a" jumps every ``period`` generations and
+World: :mod:`pbml_envs.toy.moving`. The goal of module "a" jumps every ``period`` generations and
 module "b" is best left at 0, so a reusable mutation function exists by construction (gate of b
 -> 0, radius of a matched to the jumps). Each strategy runs two arms from the same founders, in
 the same world, with the same selection stream: *evolved* (the mutation function
@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pbml_envs.toy.moving import MovingTargetWorld
 
-from envs.toy.moving import MovingTargetWorld
 from pbml_control.errors import UserError
+from pbml_control.evolution.genome import ModuleLayout, Population
+from pbml_control.evolution.selection import MutationConfig, SelectionConfig, make_strategy
 from pbml_control.experiments import common, plots
-from pbml_control.genome import ModuleLayout, Population
-from pbml_control.selection import MutationConfig, SelectionConfig, make_strategy
 
 #: Strategies the moving-target experiment compares, in table order.
 STRATEGIES = ("pbml", "pbml_paper", "truncation", "greedy")

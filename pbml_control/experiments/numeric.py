@@ -1,6 +1,6 @@
 """`pbml experiment numeric`: does selection raise the learning ability R? (Paper, Figure 2.)
 
-World: :mod:`envs.toy.numeric` (fitness = X; R = the mutation radius of module "x"). Every
+World: :mod:`pbml_envs.toy.numeric` (fitness = X; R = the mutation radius of module "x"). Every
 strategy evolves the same founders (X = 0, R = 1) for the same number of generations per seed.
 Measured per generation: mean X and mean log10 R over the N genomes. The verdicts use
 documented rules, not eyeballing:
@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pbml_envs.toy.numeric import MODULES, NumericWorld
 
-from envs.toy.numeric import MODULES, NumericWorld
+from pbml_control.evolution.genome import ModuleLayout, Population
+from pbml_control.evolution.selection import MutationConfig, SelectionConfig, make_strategy
 from pbml_control.experiments import common, plots
-from pbml_control.genome import ModuleLayout, Population
-from pbml_control.selection import MutationConfig, SelectionConfig, make_strategy
 
 #: Strategies the numeric experiment compares, in table order.
 STRATEGIES = ("pbml", "greedy", "drift", "truncation")

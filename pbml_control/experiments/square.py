@@ -1,6 +1,6 @@
 """`pbml experiment square`: changing worlds teach genomes to search. (Paper, Figure 4.)
 
-World: :mod:`envs.toy.square`. Each strategy evolves positions with their mutation function in
+World: :mod:`pbml_envs.toy.square`. Each strategy evolves positions with their mutation function in
 the Square world whose squares jump every ``period`` generations; ``pbml-static`` is PBML in
 the same world with squares that never move. Then every final population is transferred to a
 Hard Square world (squares placed around the population's median position, identical geometry
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pbml_envs.toy.square import MODULES, HardSquareWorld, SquareWorld
 
-from envs.toy.square import MODULES, HardSquareWorld, SquareWorld
+from pbml_control.evolution.genome import ModuleLayout, Population
+from pbml_control.evolution.selection import MutationConfig, SelectionConfig, make_strategy
 from pbml_control.experiments import common, plots
-from pbml_control.genome import ModuleLayout, Population
-from pbml_control.selection import MutationConfig, SelectionConfig, make_strategy
 
 #: Strategies trained in the changing world; PBML is also trained in the static world.
 STRATEGIES = ("pbml", "greedy", "drift", "truncation")

@@ -56,34 +56,3 @@ class WorkerPool(Pool):
         self.max_retries = max_retries
         #: Workers replaced so far (tests read it).
         self.restarts = 0
-
-
-def make_pool(
-    backend: str = "process",
-    workers: int = 2,
-    chunk_size: int = 8,
-    job_timeout_s: float = 600.0,
-    max_retries: int = 2,
-    address: str = "",
-) -> Pool:
-    """Build a pool by backend name ('serial', 'process', 'ray')."""
-    if backend == "serial":
-        from pbml_control.rollout.serial import SerialPool
-
-        return SerialPool(chunk_size)
-    if backend == "process":
-        from pbml_control.rollout.process import ProcessPool
-
-        return ProcessPool(workers, chunk_size, job_timeout_s, max_retries)
-    if backend == "ray":
-        from pbml_control.rollout.ray_pool import RayPool
-
-        return RayPool(workers, chunk_size, job_timeout_s, max_retries, address)
-    raise UserError(f"unknown pool backend '{backend}' (pool.backend: serial, process or ray)")
-
-
-def pool_from_config(cfg) -> Pool:
-    """The pool a config's `[pool]` table describes (`pbml_control.config.PoolConfig`)."""
-    return make_pool(
-        cfg.backend, cfg.workers, cfg.chunk_size, cfg.job_timeout_s, cfg.max_retries, cfg.address
-    )

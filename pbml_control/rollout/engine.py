@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from pbml_control.rollout.actions import scale_actions
 from pbml_control.rollout.types import Chunk, EnvSpec, RolloutResult
 
 
@@ -24,7 +25,7 @@ def episode_seed(job_seed: int, episode: int) -> int:
 class EnvCache:
     """Persistent environments of one worker, per environment spec (built once, reused).
 
-    With `fast=True` (the default) a task that has a fast path (`envs.fast`: raw MuJoCo
+    With `fast=True` (the default) a task that has a fast path (`pbml_envs.fast`: raw MuJoCo
     simulations, batched observations and rewards) runs on it; it gives the same results as the
     Gymnasium task, several times cheaper in Python. `fast=False` forces plain Gymnasium.
     """
@@ -42,25 +43,25 @@ class EnvCache:
         return pool[:count]
 
     def fast_task(self, spec: EnvSpec, count: int) -> Any:
-        """The spec's `envs.fast.FastTask` with room for `count` jobs, or None without one."""
+        """The spec's `pbml_envs.fast.FastTask` with room for `count` jobs, or None without one."""
         if not self.fast:
             return None
         task = self._fast.get(spec)
         if spec in self._fast and (task is None or task.capacity >= count):
             return task
-        import envs
+        import pbml_envs
 
-        if spec.task_id not in envs.TASK_IDS:
+        if spec.task_id not in pbml_envs.TASK_IDS:
             task = None
         else:
-            from envs.fast import make_fast_task
+            from pbml_envs.fast import make_fast_task
 
             task = make_fast_task(spec.task_id, dict(spec.kwargs), count)
         self._fast[spec] = task
         return task
 
     def policy(self, description: dict[str, Any]):
-        from policies import policy_from_dict
+        from pbml_policies import policy_from_dict
 
         key = repr(sorted(description.items()))
         if key not in self._policies:
@@ -76,8 +77,8 @@ class EnvCache:
 
 
 def _unstable(env: Any) -> str:
-    """A rollout that made MuJoCo flag unstable physics is failed (see `envs.physics`)."""
-    from envs.physics import env_unstable
+    """A rollout that made MuJoCo flag unstable physics is failed (see `pbml_envs.physics`)."""
+    from pbml_envs.physics import env_unstable
 
     return env_unstable(env)
 
@@ -92,11 +93,6 @@ class _Episode:
         self.steps = np.zeros(k, dtype=np.int64)
         self.failure = [""] * k
         self.parts: list[dict[str, float]] = [defaultdict(float) for _ in range(k)]
-
-
-def scale_actions(raw: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Map the policy's [-1, 1] outputs onto the action box."""
-    return low + (raw + 1.0) * 0.5 * (high - low)
 
 
 def _run_episode(chunk: Chunk, envs: list[Any], act, normalize, episode: int, record) -> _Episode:
@@ -146,7 +142,7 @@ def run_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
     act = policy.batched(np.ascontiguousarray(chunk.params, dtype=np.float32))
     normalize = None
     if batch.obs_stats is not None:
-        from policies import RunningStats
+        from pbml_policies import RunningStats
 
         normalize = RunningStats.from_arrays(batch.obs_stats).normalizer()
     fast = cache.fast_task(batch.env, len(chunk))
@@ -191,7 +187,7 @@ def _result(index: int, j: int, episodes: list[_Episode], seen, batch) -> Rollou
             parts[key] += value / len(episodes)
     obs_stats = None
     if batch.collect_obs_stats and len(seen) and not failure:  # a list or an (n, obs) array
-        from policies import RunningStats
+        from pbml_policies import RunningStats
 
         stats = RunningStats.zeros(len(seen[0]))
         stats.update(np.asarray(seen))

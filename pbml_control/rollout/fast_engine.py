@@ -1,4 +1,4 @@
-"""The fast episode loop: a chunk's genomes on a task's fast path (`envs.fast`), in lockstep.
+"""The fast episode loop: a chunk's genomes on a task's fast path (`pbml_envs.fast`), in lockstep.
 
 Why: with Gymnasium environments a worker spends 25-30% of the physics time in Python per step;
 on the fast path the per-environment work is a few C calls and everything else is one numpy
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.rollout.engine import scale_actions
+from pbml_control.rollout.actions import scale_actions
 from pbml_control.rollout.types import Chunk
 
 
@@ -63,7 +63,7 @@ def run_fast_episode(
     seeds: list[int],
     record: bool,
 ) -> FastEpisode:
-    """One episode of every job of the chunk on `task` (an `envs.fast.FastTask`)."""
+    """One episode of every job of the chunk on `task` (an `pbml_envs.fast.FastTask`)."""
     ep = FastEpisode(task.reset(seeds, chunk.goals))
     limit = task.max_episode_steps or np.iinfo(np.int64).max
     everyone = list(range(len(seeds)))

@@ -29,7 +29,7 @@ from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
 from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
 
-_PRELOAD = ["pbml_control.rollout.engine", "envs", "policies"]
+_PRELOAD = ["pbml_control.rollout.engine", "pbml_envs", "pbml_policies"]
 
 
 def _worker_main(conn: Connection) -> None:

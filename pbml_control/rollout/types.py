@@ -25,14 +25,13 @@ class EnvSpec:
         return cls(task_id, tuple(sorted(kwargs.items())))
 
     def make(self):
-        """Build the environment: pbml/ tasks through `envs.make_env`, others through Gymnasium
+        """Build the environment: pbml/ tasks through `pbml_envs.make_env`, others through Gymnasium
         (`module:EnvId` ids import their module first)."""
         import gymnasium
+        import pbml_envs
 
-        import envs
-
-        if self.task_id in envs.TASK_IDS:
-            return envs.make_env(self.task_id, **dict(self.kwargs))
+        if self.task_id in pbml_envs.TASK_IDS:
+            return pbml_envs.make_env(self.task_id, **dict(self.kwargs))
         return gymnasium.make(self.task_id, **dict(self.kwargs))
 
 
@@ -41,7 +40,7 @@ class EvalBatch:
     """Everything needed to evaluate N genomes: shared fields, then one row per job."""
 
     env: EnvSpec
-    #: `Policy.to_dict()`: rebuilt in the worker with `policies.policy_from_dict`.
+    #: `Policy.to_dict()`: rebuilt in the worker with `pbml_policies.policy_from_dict`.
     policy: dict[str, Any]
     #: (N, D) float32 genome parameters.
     params: np.ndarray

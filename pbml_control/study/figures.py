@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.checkpoint import atomic_write_text
-from pbml_control.plots.figures import save
-from pbml_control.run_files import read_csv
+from pbml_control.analysis.plots.figures import save
+from pbml_control.running.checkpoint import atomic_write_text
+from pbml_control.running.run_files import read_csv
 from pbml_control.study.jobs import run_dir_of
 from pbml_control.study.plots import mutation_figure, probe_figure
 from pbml_control.study.probe import normalised_curve

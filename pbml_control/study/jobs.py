@@ -7,7 +7,7 @@ checkpoint starts over, and the probe (short, deterministic) is redone unless it
 
 Kinds: 'train' runs are ordinary `pbml train` run directories (serial rollouts: the study
 spreads runs, not rollouts, over the cores); 'moving' runs evolve the moving-target toy world
-(`envs.toy.moving`) with the same config tree (population, run, goals.every as the period,
+(`pbml_envs.toy.moving`) with the same config tree (population, run, goals.every as the period,
 task.kwargs as the world's fields) and write metrics.csv and final.npz.
 """
 
@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.checkpoint import atomic_write_bytes, atomic_write_text, list_checkpoints
-from pbml_control.config import Config, dump_config
 from pbml_control.errors import ConfigError
-from pbml_control.genome import ModuleLayout, Population
+from pbml_control.evolution.genome import ModuleLayout, Population
+from pbml_control.running.checkpoint import atomic_write_bytes, atomic_write_text, list_checkpoints
+from pbml_control.running.config import Config, dump_config
 from pbml_control.study import machine
 from pbml_control.study.probe import (
     in_run_recovery,
@@ -74,7 +74,7 @@ def run_job(study: Study, arm: str, seed: int, out: Path) -> dict[str, Any]:
 
 
 def _metrics(run_dir: Path) -> list[dict]:
-    from pbml_control.run_files import read_csv
+    from pbml_control.running.run_files import read_csv
 
     return read_csv(run_dir / "metrics.csv")
 
@@ -84,8 +84,8 @@ class TrainKind:
 
     @staticmethod
     def train(cfg: Config, run_dir: Path):
-        from pbml_control.checkpoint import load_checkpoint, split_arrays
-        from pbml_control.run import resume_run, start_run
+        from pbml_control.running.checkpoint import load_checkpoint, split_arrays
+        from pbml_control.running.run import resume_run, start_run
 
         if list_checkpoints(run_dir / "checkpoints"):
             resume_run(run_dir, progress=False)
@@ -100,13 +100,14 @@ class TrainKind:
 
     @staticmethod
     def probe(cfg: Config, probe: ProbeSpec, population: Population, obs) -> list[dict]:
-        import envs
-        from pbml_control.rollout import pool_from_config
-        from pbml_control.seeding import Purpose, stream
-        from pbml_control.trainer import TrainState, build_experiment, train
-        from pbml_control.transfer import CurveRecorder
+        import pbml_envs
 
-        goals = envs.sample_goals(cfg.task.id, _goal_rng(probe), probe.goals, split="test")
+        from pbml_control.rollout import pool_from_config
+        from pbml_control.running.trainer import TrainState, build_experiment, train
+        from pbml_control.running.transfer import CurveRecorder
+        from pbml_control.seeding import Purpose, stream
+
+        goals = pbml_envs.sample_goals(cfg.task.id, _goal_rng(probe), probe.goals, split="test")
         founders = probe_founders(population, probe)
         results = []
         with pool_from_config(cfg.pool) as pool:
@@ -123,7 +124,7 @@ class TrainKind:
 
 
 def _stats(obs):
-    from policies import RunningStats
+    from pbml_policies import RunningStats
 
     return RunningStats.from_arrays(obs) if obs else None
 
@@ -159,7 +160,8 @@ class MovingKind:
 
     @staticmethod
     def world(cfg: Config, seed: int, **extra):
-        from envs.toy.moving import MovingTargetWorld
+        from pbml_envs.toy.moving import MovingTargetWorld
+
         from pbml_control.experiments.common import world_seed
 
         # goals.schedule 'fixed' (the static control): the first goal for the whole run.
@@ -173,7 +175,7 @@ class MovingKind:
 
     @staticmethod
     def train(cfg: Config, run_dir: Path):
-        from pbml_control.run_files import CsvLog
+        from pbml_control.running.run_files import CsvLog
 
         final = run_dir / "final.npz"
         if final.is_file() and (run_dir / "metrics.csv").is_file():
@@ -215,9 +217,9 @@ def _on_sphere(rng: np.random.Generator, dim: int, radius: float) -> np.ndarray:
 def evolve_budget(cfg: Config, world, seed: int, start: Population | None = None):
     """Evolve the toy world until cfg.run's generations or rollout budget; (population, rows)
     with the trainer's metric names, so the study reads toy and MuJoCo runs alike."""
+    from pbml_control.analysis.metrics import lineage_metrics, mutation_metrics
+    from pbml_control.evolution.selection import make_strategy
     from pbml_control.experiments.common import evolve, streams
-    from pbml_control.metrics import lineage_metrics, mutation_metrics
-    from pbml_control.selection import make_strategy
 
     layout = ModuleLayout(*zip(*world.modules, strict=True))
     strategy = make_strategy(cfg.population.strategy, cfg.population, layout)

@@ -1,9 +1,9 @@
 """Study figures: arms compared over generations, mean over seeds with a 95% band.
 
-Like `pbml_control.plots.figures`, these build object-oriented `Figure`s (no pyplot), so they
-never switch the backend or touch global matplotlib state; write them with
-`pbml_control.plots.figures.save`. They are sized and lettered for slides: 8 x 4.5 inches per
-row (16:9), fonts of 10 pt and up, one tab10 colour per arm, the same colour in every panel.
+Like `pbml_control.analysis.plots.figures`, these build object-oriented `Figure`s (no pyplot), so
+they never switch the backend or touch global matplotlib state; write them with
+`pbml_control.analysis.plots.figures.save`. They are sized and lettered for slides: 8 x 4.5 inches
+per row (16:9), fonts of 10 pt and up, one tab10 colour per arm, the same colour in every panel.
 """
 
 from __future__ import annotations

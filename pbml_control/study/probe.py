@@ -26,11 +26,11 @@ import dataclasses
 
 import numpy as np
 
-from pbml_control.analysis import segments
-from pbml_control.config import Config
-from pbml_control.founders import restarted
-from pbml_control.genome import Population
-from pbml_control.selection import SelectionConfig
+from pbml_control.analysis.recovery import segments
+from pbml_control.evolution.founders import restarted
+from pbml_control.evolution.genome import Population
+from pbml_control.evolution.selection import SelectionConfig
+from pbml_control.running.config import Config
 from pbml_control.study.spec import ProbeSpec
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.checkpoint import atomic_write_text
 from pbml_control.experiments.common import markdown_table
+from pbml_control.running.checkpoint import atomic_write_text
 from pbml_control.study import machine
 from pbml_control.study.spec import Study, measure_generation
 from pbml_control.study.stats import PairedResult, holm, mean_ci, paired_test

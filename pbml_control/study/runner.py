@@ -19,8 +19,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from pbml_control.checkpoint import atomic_write_text
 from pbml_control.errors import UserError
+from pbml_control.running.checkpoint import atomic_write_text
 from pbml_control.study.jobs import RESULT, run_dir_of, run_job
 from pbml_control.study.spec import Study, describe_changes
 

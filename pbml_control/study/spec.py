@@ -49,9 +49,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pbml_control.config import Config, dump_config, load_config
-from pbml_control.config_io import from_dict
 from pbml_control.errors import ConfigError, UserError
+from pbml_control.running.config import Config, dump_config, load_config
+from pbml_control.running.config_io import from_dict
 
 KINDS = ("train", "moving")
 MEASURES = ("probe", "in_run")

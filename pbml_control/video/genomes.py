@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.checkpoint import (
+from pbml_control.errors import CheckpointError, ConfigError, UserError
+from pbml_control.evolution.genome import Population
+from pbml_control.running.checkpoint import (
     list_checkpoints,
     load_checkpoint,
     resolve_checkpoint,
     split_arrays,
 )
-from pbml_control.config import Config, config_from_toml_text, imports_unasked
-from pbml_control.errors import CheckpointError, ConfigError, UserError
-from pbml_control.genome import Population
-from pbml_control.run_files import best_per_lineage
+from pbml_control.running.config import Config, config_from_toml_text, imports_unasked
+from pbml_control.running.run_files import best_per_lineage
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from pbml_control.cli.args import parse_goal
-from pbml_control.config import Config
 from pbml_control.errors import UserError
+from pbml_control.running.config import Config
 from pbml_control.video.genomes import RankedGenome, RunGenomes, load_run_genomes
 from pbml_control.video.output import FrameProgress, check_suffix, open_writer
 
@@ -58,11 +58,11 @@ def check_sizes(opts: RecordOptions) -> None:
 
 def validated_goal(text: str, task_id: str) -> np.ndarray:
     """'1.5', '2,0' or '2 0' -> the task's validated goal; UserError otherwise."""
-    import envs
+    import pbml_envs
 
     goal = parse_goal(text)
     try:
-        return envs.validate_goal(task_id, goal)
+        return pbml_envs.validate_goal(task_id, goal)
     except ValueError as err:
         raise UserError(f"--goal '{text}': {err}") from err
 
@@ -70,19 +70,18 @@ def validated_goal(text: str, task_id: str) -> np.ndarray:
 def check_task(task_id: str) -> bool:
     """True for a `pbml/` task with goals; UserError for an id Gymnasium does not know."""
     import gymnasium
+    import pbml_envs
 
-    import envs
-
-    if task_id in envs.TASK_IDS:
+    if task_id in pbml_envs.TASK_IDS:
         return True
     if task_id.startswith("pbml/") or task_id not in gymnasium.registry:
-        raise UserError(f"unknown task '{task_id}'; pbml/ tasks: {', '.join(envs.TASK_IDS)}")
+        raise UserError(f"unknown task '{task_id}'; pbml/ tasks: {', '.join(pbml_envs.TASK_IDS)}")
     return False
 
 
 def default_goal(cfg: Config, task_id: str, generation: int) -> np.ndarray:
     """The goal of the run's last generation; on another task, the task's first test goal."""
-    from pbml_control.goals import make_schedule
+    from pbml_control.running.goals import make_schedule
 
     if task_id == cfg.task.id:
         schedule = make_schedule(cfg.goals, task_id, cfg.run.seed)

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from pbml_control.errors import UserError
-from pbml_control.rollout.engine import episode_seed, scale_actions
+from pbml_control.rollout.actions import scale_actions
+from pbml_control.rollout.engine import episode_seed
 from pbml_control.video import overlay
 from pbml_control.video.genomes import RankedGenome
 from pbml_control.video.scene import GoalArt, VelocityMeter, goal_art
@@ -50,13 +51,13 @@ class VideoSpec:
 def make_env(spec: VideoSpec):
     """The task's environment, built like the trainer builds it (no Gymnasium render mode: the
     renderer is ours, so that goal markers can be added to the scene)."""
-    import envs
+    import pbml_envs
 
     kwargs = {**spec.env_kwargs, "max_episode_steps": spec.steps}
     if spec.goal is not None:
         kwargs["goal"] = spec.goal
-    if spec.task_id in envs.TASK_IDS:
-        return envs.make_env(spec.task_id, **kwargs)
+    if spec.task_id in pbml_envs.TASK_IDS:
+        return pbml_envs.make_env(spec.task_id, **kwargs)
     import gymnasium
 
     return gymnasium.make(spec.task_id, **kwargs)
@@ -134,7 +135,7 @@ class Recorder:
     """Steps K panels in lockstep and composes their frames side by side."""
 
     def __init__(self, genomes: list[RankedGenome], policy_dict: dict, obs_stats, spec: VideoSpec):
-        from policies import RunningStats, policy_from_dict
+        from pbml_policies import RunningStats, policy_from_dict
 
         policy = policy_from_dict(policy_dict)
         normalize = None if obs_stats is None else RunningStats.from_arrays(obs_stats).normalizer()

@@ -103,11 +103,11 @@ _BY_GOAL_TERM: dict[str, GoalArt] = {
 
 def goal_art(task_id: str) -> GoalArt:
     """The art for a task: by id, else by the kind of its goal term, else a plain caption."""
-    import envs
+    import pbml_envs
 
     if task_id in _BY_TASK:
         return _BY_TASK[task_id]
-    term = envs.task_spec(task_id).goal_reward_key if task_id in envs.TASK_IDS else ""
+    term = pbml_envs.task_spec(task_id).goal_reward_key if task_id in pbml_envs.TASK_IDS else ""
     return _BY_GOAL_TERM.get(term, GoalArt(no_markers, _fmt_goal))
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pbml_control.analysis import early_late, recovery_table
+from pbml_control.analysis.recovery import early_late, recovery_table
 
 
 def rows_from(curves: list[list[float]]) -> list[dict]:

@@ -59,7 +59,7 @@ def test_bench_skips_other_libraries_with_a_note_when_not_importable(tmp_path, c
 
 
 def test_plain_bodies_of_the_benchmark_tasks():
-    from pbml_control.bench_others import plain_env_id
+    from pbml_control.bench.others import plain_env_id
 
     assert [plain_env_id(t) for t in TASKS] == ["HalfCheetah-v5", "Ant-v5"]
     with pytest.raises(ValueError, match="no plain gymnasium body"):

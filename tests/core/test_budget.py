@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pbml_control import trainer
-from pbml_control.checkpoint import list_checkpoints, load_checkpoint, split_arrays
-from pbml_control.config import dump_config, load_config
+from pbml_control.analysis.plots.run_plots import controls_note, plot_run
 from pbml_control.errors import UserError
-from pbml_control.plots.run_plots import controls_note, plot_run
 from pbml_control.rollout.serial import SerialPool
-from pbml_control.run import resume_run, start_run
-from pbml_control.run_files import read_csv
+from pbml_control.running import trainer
+from pbml_control.running.checkpoint import list_checkpoints, load_checkpoint, split_arrays
+from pbml_control.running.config import dump_config, load_config
+from pbml_control.running.run import resume_run, start_run
+from pbml_control.running.run_files import read_csv
 from tests.core.test_trainer import TINY, assert_same_run, deterministic
 
 PAPER = [

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from pbml_control.config import Config, dump_config, load_config
-from pbml_control.config_io import field_docs
 from pbml_control.errors import ConfigError
+from pbml_control.running.config import Config, dump_config, load_config
+from pbml_control.running.config_io import field_docs
 
 CONFIGS = sorted((__import__("pathlib").Path(__file__).parents[2] / "configs").rglob("*.toml"))
 
@@ -36,7 +36,7 @@ def test_overrides_are_typed_and_round_trip():
     text = dump_config(cfg)
     import tomllib
 
-    from pbml_control.config_io import from_dict
+    from pbml_control.running.config_io import from_dict
 
     assert from_dict(Config, tomllib.loads(text)) == cfg
 

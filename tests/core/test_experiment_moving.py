@@ -6,8 +6,8 @@ import pytest
 
 from pbml_control.cli import main
 from pbml_control.errors import UserError
+from pbml_control.evolution.genome import logit
 from pbml_control.experiments import moving
-from pbml_control.genome import logit
 
 TINY = ["--seeds", "2", "--generations", "60", "--size", "16", "--strategies", "pbml,pbml_paper"]
 

@@ -1,4 +1,4 @@
-"""The fast rollout path (envs.fast + rollout.fast_engine) against the Gymnasium reference.
+"""The fast rollout path (pbml_envs.fast + rollout.fast_engine) against the Gymnasium reference.
 
 The fast path must be invisible: the same observations, rewards, reward parts and terminations as
 `gymnasium.make` on the same actions and reset seed, and the same rollout results (bit for bit)
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import gymnasium
 import numpy as np
+import pbml_envs
+import pbml_policies
 import pytest
+from pbml_envs.fast import has_fast_path, make_fast_task
+from pbml_envs.mujoco_log import quiet_settotalmass
 
-import envs
-import policies
-from envs.fast import has_fast_path, make_fast_task
-from envs.mujoco_log import quiet_settotalmass
 from pbml_control.rollout import EnvSpec, EvalBatch, make_pool
 from pbml_control.rollout.engine import EnvCache, run_chunk
 from tests.core.test_rollout_pool import same_results
@@ -79,17 +79,17 @@ def test_tasks_without_a_fast_path_run_through_gymnasium():
 
 
 def _batch(task_id, n, steps, obs_dim, act_dim, sigma=0.0, episodes=2) -> EvalBatch:
-    policy = policies.make_policy("mlp", obs_dim, act_dim, hidden=[16])
+    policy = pbml_policies.make_policy("mlp", obs_dim, act_dim, hidden=[16])
     rng = np.random.default_rng(1)
     params = np.stack([policy.init_flat(rng) for _ in range(n)])
     params += sigma * rng.standard_normal(params.shape).astype(np.float32)
-    stats = policies.RunningStats.zeros(obs_dim)
+    stats = pbml_policies.RunningStats.zeros(obs_dim)
     stats.update(rng.normal(size=(40, obs_dim)))
     return EvalBatch(
         env=EnvSpec.of(task_id, max_episode_steps=steps),
         policy=policy.to_dict(),
         params=params,
-        goals=envs.sample_goals(task_id, rng, n),
+        goals=pbml_envs.sample_goals(task_id, rng, n),
         seeds=np.arange(n, dtype=np.int64) + 5,
         episodes=episodes,
         obs_stats=stats.to_arrays(),

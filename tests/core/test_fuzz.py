@@ -13,11 +13,11 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from pbml_control.checkpoint import json_digest, list_checkpoints, load_checkpoint  # noqa: E402
-from pbml_control.config import Config, load_config  # noqa: E402
 from pbml_control.errors import UserError  # noqa: E402
-from pbml_control.run import load_run_state, read_checkpoint_config, start_run  # noqa: E402
-from pbml_control.trainer import build_experiment  # noqa: E402
+from pbml_control.running.checkpoint import json_digest, list_checkpoints, load_checkpoint  # noqa: E402
+from pbml_control.running.config import Config, load_config  # noqa: E402
+from pbml_control.running.run import load_run_state, read_checkpoint_config, start_run  # noqa: E402
+from pbml_control.running.trainer import build_experiment  # noqa: E402
 from tests.core.test_trainer import TINY  # noqa: E402
 
 EXAMPLES = 2000

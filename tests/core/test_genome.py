@@ -3,8 +3,8 @@ import io
 import numpy as np
 import pytest
 
-from pbml_control.genome import ModuleLayout, Population, logit, sigmoid
-from pbml_control.selection import SelectionConfig, make_strategy
+from pbml_control.evolution.genome import ModuleLayout, Population, logit, sigmoid
+from pbml_control.evolution.selection import SelectionConfig, make_strategy
 
 LAYOUT = ModuleLayout(names=("body", "head"), sizes=(3, 2))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pbml_control.config import load_config
-from pbml_control.run import start_run
-from pbml_control.run_files import read_csv
+from pbml_control.running.config import load_config
+from pbml_control.running.run import start_run
+from pbml_control.running.run_files import read_csv
 
 
 def run(tmp_path, strategy: str) -> list[dict]:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import pbml_control
-from pbml_control.genome import ModuleLayout
-from pbml_control.mutation import crossover, mutate, self_adapt
-from pbml_control.selection.config import MutationConfig
+from pbml_control.evolution.genome import ModuleLayout
+from pbml_control.evolution.mutation import crossover, mutate, self_adapt
+from pbml_control.evolution.selection.config import MutationConfig
 
 LAYOUT = ModuleLayout(names=("frozen", "free"), sizes=(4, 3))
 CFG = MutationConfig()
@@ -83,9 +83,11 @@ MODULES = sorted(
 
 
 def test_module_list_covers_the_cycle_that_once_broke():
-    assert {"pbml_control.mutation", "pbml_control.genome", "pbml_control.selection"} <= set(
-        MODULES
-    )
+    assert {
+        "pbml_control.evolution.mutation",
+        "pbml_control.evolution.genome",
+        "pbml_control.evolution.selection",
+    } <= set(MODULES)
 
 
 @pytest.mark.parametrize("module", MODULES)

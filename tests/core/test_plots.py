@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from pbml_control.analysis.plots import LineageShares, plot_run
+from pbml_control.analysis.plots.shares import OTHER, share_rows
 from pbml_control.cli import main
-from pbml_control.genome import Population
-from pbml_control.plots import LineageShares, plot_run
-from pbml_control.plots.shares import OTHER, share_rows
-from pbml_control.run_files import read_csv
+from pbml_control.evolution.genome import Population
+from pbml_control.running.run_files import read_csv
 from tests.helpers.tiny_run import tiny_run  # noqa: F401 (fixture)
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -22,9 +22,9 @@ import pytest
 pytest.importorskip("ray")
 
 SCRIPT = """
-import numpy as np, ray, policies
+import numpy as np, ray, pbml_policies
 from pbml_control.rollout import EnvSpec, EvalBatch, make_pool
-policy = policies.make_policy("linear", 17, 6)
+policy = pbml_policies.make_policy("linear", 17, 6)
 params = np.stack([policy.init_flat(np.random.default_rng(i)) for i in range(2)])
 batch = EvalBatch(EnvSpec.of("pbml/HalfCheetahVel-v0", max_episode_steps=10), policy.to_dict(),
                   params, np.array([1.0, 2.0]), np.arange(2))

@@ -112,7 +112,7 @@ def test_a_best_folder_older_than_the_latest_checkpoint_is_not_used(tiny_run, tm
     import json
     import shutil
 
-    from pbml_control.checkpoint import list_checkpoints
+    from pbml_control.running.checkpoint import list_checkpoints
     from pbml_control.video.genomes import load_run_genomes
 
     run = tmp_path / "run"

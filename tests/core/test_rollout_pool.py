@@ -7,18 +7,18 @@ import signal
 import threading
 
 import numpy as np
+import pbml_policies
 import pytest
 
-import policies
 from pbml_control.rollout import EnvSpec, EvalBatch, PoolError, make_pool
 from tests.helpers.fault_env import ENV_ID
 
 
 def cheetah_batch(n: int = 6, steps: int = 30, obs_norm: bool = True) -> EvalBatch:
-    policy = policies.make_policy("mlp", 17, 6, hidden=[16])
+    policy = pbml_policies.make_policy("mlp", 17, 6, hidden=[16])
     rng = np.random.default_rng(0)
     params = np.stack([policy.init_flat(rng) for _ in range(n)])
-    stats = policies.RunningStats.zeros(17)
+    stats = pbml_policies.RunningStats.zeros(17)
     stats.update(rng.normal(size=(50, 17)))
     return EvalBatch(
         env=EnvSpec.of("pbml/HalfCheetahVel-v0", max_episode_steps=steps),
@@ -33,7 +33,7 @@ def cheetah_batch(n: int = 6, steps: int = 30, obs_norm: bool = True) -> EvalBat
 
 
 def fault_batch(modes: list[int], sleep: float = 0.0) -> EvalBatch:
-    policy = policies.make_policy("linear", 3, 2)
+    policy = pbml_policies.make_policy("linear", 3, 2)
     n = len(modes)
     params = np.stack([policy.init_flat(np.random.default_rng(i)) for i in range(n)])
     goals = np.array([[m, sleep] for m in modes], dtype=np.float64)
@@ -155,7 +155,7 @@ def test_a_pool_reused_after_an_error_gives_fresh_results(fault_dir):
 
 def wide_fault_batch(n: int, hidden: int = 50_000) -> EvalBatch:
     """Fault-env jobs of ~1.1 MiB genomes: a chunk is far larger than a pipe's buffer."""
-    policy = policies.make_policy("mlp", 3, 2, hidden=[hidden])
+    policy = pbml_policies.make_policy("mlp", 3, 2, hidden=[hidden])
     params = np.stack([policy.init_flat(np.random.default_rng(i)) for i in range(n)])
     return EvalBatch(EnvSpec.of(ENV_ID), policy.to_dict(), params, np.zeros((n, 2)), np.arange(n))
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from pbml_control.errors import ConfigError
-from pbml_control.genome import ModuleLayout, Population
-from pbml_control.selection import STRATEGIES, SelectionConfig, make_strategy
-from pbml_control.selection.base import fitness_ranks
+from pbml_control.evolution.genome import ModuleLayout, Population
+from pbml_control.evolution.selection import STRATEGIES, SelectionConfig, make_strategy
+from pbml_control.evolution.selection.base import fitness_ranks
 
 LAYOUT = ModuleLayout(names=("a", "b"), sizes=(2, 1))
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pbml_control.ancestry import Ancestry
 from pbml_control.errors import ConfigError
-from pbml_control.genome import ModuleLayout, Population
-from pbml_control.selection import MutationConfig, SelectionConfig, make_strategy
-from pbml_control.selection.base import merge_fitness, selection_differential
+from pbml_control.evolution.ancestry import Ancestry
+from pbml_control.evolution.genome import ModuleLayout, Population
+from pbml_control.evolution.selection import MutationConfig, SelectionConfig, make_strategy
+from pbml_control.evolution.selection.base import merge_fitness, selection_differential
 
 LAYOUT = ModuleLayout(names=("a", "b"), sizes=(2, 1))
 

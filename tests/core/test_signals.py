@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pbml_control.checkpoint import list_checkpoints
-from pbml_control.config import load_config
-from pbml_control.run import resume_run, start_run
+from pbml_control.running.checkpoint import list_checkpoints
+from pbml_control.running.config import load_config
+from pbml_control.running.run import resume_run, start_run
 from tests.core.test_trainer import TINY, assert_same_run
 
 SLOW_TINY = [o for o in TINY if not o.startswith(("run.generations", "run.checkpoint_every"))]
@@ -97,8 +97,8 @@ def small_disk(tmp_path):
 
 
 def test_a_full_disk_is_one_line_and_the_last_checkpoint_survives(small_disk, capsys):
-    from pbml_control.checkpoint import load_checkpoint
     from pbml_control.cli import main
+    from pbml_control.running.checkpoint import load_checkpoint
 
     out = small_disk / "run"
     args = ["train", "configs/quickstart.toml", "--quiet", "--out", str(out)]

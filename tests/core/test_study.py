@@ -10,7 +10,7 @@ import pytest
 
 from pbml_control.cli import main
 from pbml_control.errors import UserError
-from pbml_control.run_files import read_csv
+from pbml_control.running.run_files import read_csv
 from pbml_control.study import jobs as study_jobs
 from pbml_control.study import load_study, runner
 from pbml_control.study.report import write_report

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from pbml_control.plots.figures import save
+from pbml_control.analysis.plots.figures import save
 from pbml_control.study.plots import mutation_figure, probe_figure
 
 T = 20

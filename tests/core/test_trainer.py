@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pbml_control.checkpoint import list_checkpoints, load_checkpoint
-from pbml_control.config import load_config
 from pbml_control.errors import CheckpointError, ConfigError, UserError
-from pbml_control.run import resume_run, start_run
-from pbml_control.run_files import read_csv
+from pbml_control.running.checkpoint import list_checkpoints, load_checkpoint
+from pbml_control.running.config import load_config
+from pbml_control.running.run import resume_run, start_run
+from pbml_control.running.run_files import read_csv
 
 CONFIGS = Path(__file__).parents[2] / "configs"
 
@@ -134,7 +134,7 @@ def test_resume_refuses_what_is_not_a_run_directory(reference, tmp_path):
 
 
 def test_resume_after_ctrl_c_is_bit_identical(reference, tmp_path, monkeypatch):
-    from pbml_control import callbacks
+    from pbml_control.running import callbacks
 
     calls = {"n": 0}
     original = callbacks.MetricsLog.on_generation
@@ -191,7 +191,7 @@ def test_corrupt_checkpoint_is_refused_and_nothing_changes(reference, tmp_path, 
 
 
 def _edit_json(path: Path, key: str, value, redigest: bool) -> None:
-    from pbml_control.checkpoint import json_digest
+    from pbml_control.running.checkpoint import json_digest
 
     meta = json.loads(path.read_text())
     if value is _DROP:

@@ -7,8 +7,8 @@ import csv
 import pytest
 
 from pbml_control.cli import main
-from pbml_control.config import load_config
-from pbml_control.run import start_run
+from pbml_control.running.config import load_config
+from pbml_control.running.run import start_run
 
 TINY = [
     "run.generations=3",

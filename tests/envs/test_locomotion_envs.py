@@ -6,10 +6,9 @@ import pickle
 
 import gymnasium
 import numpy as np
+import pbml_envs
 import pytest
 from gymnasium.utils.env_checker import check_env
-
-import envs
 
 STEPS = 300
 
@@ -27,7 +26,7 @@ def _rollout(env: gymnasium.Env, seed: int, steps: int) -> list[tuple]:
     return records
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 @pytest.mark.filterwarnings("ignore:.*Box observation space m.*infinity")  # Gymnasium's own spaces
 def test_passes_gymnasium_env_checker(task_id: str) -> None:
     env = gymnasium.make(task_id)
@@ -36,46 +35,46 @@ def test_passes_gymnasium_env_checker(task_id: str) -> None:
     env.close()
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_same_seed_and_actions_give_the_same_episode(task_id: str) -> None:
-    first = _rollout(envs.make_env(task_id), seed=3, steps=60)
-    again = _rollout(envs.make_env(task_id), seed=3, steps=60)
+    first = _rollout(pbml_envs.make_env(task_id), seed=3, steps=60)
+    again = _rollout(pbml_envs.make_env(task_id), seed=3, steps=60)
     for (obs_a, rew_a, term_a, _), (obs_b, rew_b, term_b, _) in zip(first, again, strict=True):
         np.testing.assert_array_equal(obs_a, obs_b)
         assert rew_a == rew_b and term_a == term_b
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_reward_parts_sum_to_the_reward_and_info_holds_goal_and_quantities(task_id: str) -> None:
-    env = envs.make_env(task_id)
+    env = pbml_envs.make_env(task_id)
     for _, reward, _, info in _rollout(env, seed=0, steps=STEPS)[1:]:
         parts = {key: value for key, value in info.items() if key.startswith("reward_")}
         assert len(parts) >= 2 and "reward_forward" not in parts
         assert reward == pytest.approx(sum(parts.values()), abs=1e-9)
-        np.testing.assert_array_equal(info["goal"], envs.task_spec(task_id).default_goal)
+        np.testing.assert_array_equal(info["goal"], pbml_envs.task_spec(task_id).default_goal)
         assert "x_velocity" in info and "x_position" in info
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_episodes_last_200_steps_by_default_and_the_length_is_configurable(task_id: str) -> None:
-    assert envs.make_env(task_id).spec.max_episode_steps == 200
-    env = envs.make_env(task_id, max_episode_steps=5)
+    assert pbml_envs.make_env(task_id).spec.max_episode_steps == 200
+    env = pbml_envs.make_env(task_id, max_episode_steps=5)
     env.reset(seed=0)
     ends = [env.step(np.zeros(env.action_space.shape))[2:4] for _ in range(5)]
     assert ends[-1] == (False, True) and not any(any(end) for end in ends[:-1])
 
 
 def test_entry_point_syntax_imports_the_package() -> None:
-    env = gymnasium.make("envs:pbml/HalfCheetahVel-v0", goal=2.0)
+    env = gymnasium.make("pbml_envs:pbml/HalfCheetahVel-v0", goal=2.0)
     assert env.unwrapped.goal == 2.0 and env.spec.id == "pbml/HalfCheetahVel-v0"
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_goal_is_hidden_unless_goal_in_obs(task_id: str) -> None:
-    spec = envs.task_spec(task_id)
-    goal = envs.sample_goals(task_id, np.random.default_rng(0), 1)[0]
-    hidden = envs.make_env(task_id, goal=goal)
-    shown = envs.make_env(task_id, goal=goal, goal_in_obs=True)
+    spec = pbml_envs.task_spec(task_id)
+    goal = pbml_envs.sample_goals(task_id, np.random.default_rng(0), 1)[0]
+    hidden = pbml_envs.make_env(task_id, goal=goal)
+    shown = pbml_envs.make_env(task_id, goal=goal, goal_in_obs=True)
     obs_hidden, _ = hidden.reset(seed=1)
     obs_shown, _ = shown.reset(seed=1)
     features = spec.goal_space.features(goal)
@@ -86,13 +85,13 @@ def test_goal_is_hidden_unless_goal_in_obs(task_id: str) -> None:
 
 
 def test_angle_goals_appear_as_cos_and_sin() -> None:
-    env = envs.make_env("pbml/AntDir-v0", goal=np.pi / 2, goal_in_obs=True)
+    env = pbml_envs.make_env("pbml/AntDir-v0", goal=np.pi / 2, goal_in_obs=True)
     obs, _ = env.reset(seed=0)
     np.testing.assert_allclose(obs[-2:], [0.0, 1.0], atol=1e-12)
 
 
 def test_reset_option_sets_the_goal_until_the_next_one() -> None:
-    env = envs.make_env("pbml/AntGoal-v0", goal=(1.0, 0.0), goal_in_obs=True)
+    env = pbml_envs.make_env("pbml/AntGoal-v0", goal=(1.0, 0.0), goal_in_obs=True)
     obs, info = env.reset(seed=0, options={"goal": (0.0, -2.0)})
     np.testing.assert_array_equal(info["goal"], [0.0, -2.0])
     np.testing.assert_array_equal(obs[-2:], [0.0, -2.0])
@@ -103,24 +102,24 @@ def test_reset_option_sets_the_goal_until_the_next_one() -> None:
 
 
 def test_a_bad_goal_is_refused_at_construction_reset_and_set_goal() -> None:
-    with pytest.raises(envs.InvalidGoalError, match="pbml/HalfCheetahVel-v0.*\\[0, 3\\]"):
-        envs.make_env("pbml/HalfCheetahVel-v0", goal=4.0)
-    with pytest.raises(envs.InvalidGoalError, match="pbml/HalfCheetahVel-v0"):
+    with pytest.raises(pbml_envs.InvalidGoalError, match="pbml/HalfCheetahVel-v0.*\\[0, 3\\]"):
+        pbml_envs.make_env("pbml/HalfCheetahVel-v0", goal=4.0)
+    with pytest.raises(pbml_envs.InvalidGoalError, match="pbml/HalfCheetahVel-v0"):
         gymnasium.make("pbml/HalfCheetahVel-v0", goal=np.nan)
-    env = envs.make_env("pbml/HalfCheetahDir-v0")
-    with pytest.raises(envs.InvalidGoalError, match="pbml/HalfCheetahDir-v0"):
+    env = pbml_envs.make_env("pbml/HalfCheetahDir-v0")
+    with pytest.raises(pbml_envs.InvalidGoalError, match="pbml/HalfCheetahDir-v0"):
         env.reset(options={"goal": 0.0})
-    with pytest.raises(envs.InvalidGoalError, match="shape"):
+    with pytest.raises(pbml_envs.InvalidGoalError, match="shape"):
         env.unwrapped.set_goal([1.0, 1.0])
 
 
 def test_make_env_refuses_an_unknown_task() -> None:
-    with pytest.raises(envs.UnknownTaskError, match="known pbml/ tasks"):
-        envs.make_env("pbml/CartPoleVel-v0")
+    with pytest.raises(pbml_envs.UnknownTaskError, match="known pbml/ tasks"):
+        pbml_envs.make_env("pbml/CartPoleVel-v0")
 
 
 def test_an_env_pickles_with_its_goal_and_options() -> None:
-    env = envs.make_env("pbml/AntGoal-v0", goal=(0.0, 1.0), goal_in_obs=True).unwrapped
+    env = pbml_envs.make_env("pbml/AntGoal-v0", goal=(0.0, 1.0), goal_in_obs=True).unwrapped
     clone = pickle.loads(pickle.dumps(env))
     np.testing.assert_array_equal(clone.goal, [0.0, 1.0])
     assert clone.goal_in_obs and clone.observation_space == env.observation_space
@@ -128,7 +127,7 @@ def test_an_env_pickles_with_its_goal_and_options() -> None:
 
 @pytest.mark.parametrize("task_id", ["pbml/HalfCheetahVel-v0", "pbml/AntGoal-v0"])
 def test_renders_rgb_frames_from_the_track_camera(task_id: str) -> None:
-    env = envs.make_env(task_id, render_mode="rgb_array", width=64, height=48)
+    env = pbml_envs.make_env(task_id, render_mode="rgb_array", width=64, height=48)
     assert env.unwrapped.camera_name == "track"
     env.reset(seed=0)
     for _ in range(3):

@@ -6,30 +6,29 @@ import math
 
 import gymnasium
 import numpy as np
+import pbml_envs
 import pytest
-
-import envs
-from envs.goals import BandSplit, InvalidGoalError
+from pbml_envs.goals import BandSplit, InvalidGoalError
 
 N = 4000
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_sampled_goals_have_the_task_shape_and_lie_in_range(task_id: str, split: str) -> None:
-    spec = envs.task_spec(task_id)
-    goals = envs.sample_goals(task_id, np.random.default_rng(0), N, split)
+    spec = pbml_envs.task_spec(task_id)
+    goals = pbml_envs.sample_goals(task_id, np.random.default_rng(0), N, split)
     assert goals.shape == (N, *spec.goal_shape) and goals.dtype == np.float64
     assert spec.goal_space.contains(goals).all()
     for goal in goals[:50]:
-        envs.validate_goal(task_id, goal)
+        pbml_envs.validate_goal(task_id, goal)
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_train_and_test_splits_are_disjoint(task_id: str) -> None:
-    space = envs.task_spec(task_id).goal_space
-    train = envs.sample_goals(task_id, np.random.default_rng(1), N, "train")
-    test = envs.sample_goals(task_id, np.random.default_rng(2), N, "test")
+    space = pbml_envs.task_spec(task_id).goal_space
+    train = pbml_envs.sample_goals(task_id, np.random.default_rng(1), N, "train")
+    test = pbml_envs.sample_goals(task_id, np.random.default_rng(2), N, "test")
     if not space.held_out:  # HalfCheetahDir: two goals, nothing to hold out
         assert set(np.unique(train)) == set(np.unique(test)) == {-1.0, 1.0}
         return
@@ -37,18 +36,18 @@ def test_train_and_test_splits_are_disjoint(task_id: str) -> None:
     assert space.is_test(test).all()
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_sampling_is_reproducible_from_the_generator(task_id: str) -> None:
-    first = envs.sample_goals(task_id, np.random.default_rng(7), 10)
-    again = envs.sample_goals(task_id, np.random.default_rng(7), 10)
+    first = pbml_envs.sample_goals(task_id, np.random.default_rng(7), 10)
+    again = pbml_envs.sample_goals(task_id, np.random.default_rng(7), 10)
     np.testing.assert_array_equal(first, again)
-    assert envs.sample_goals(task_id, np.random.default_rng(7), 0).shape[0] == 0
+    assert pbml_envs.sample_goals(task_id, np.random.default_rng(7), 0).shape[0] == 0
 
 
 def test_velocity_splits_interleave_over_the_whole_range() -> None:
     rng = np.random.default_rng(3)
-    train = envs.sample_goals("pbml/HalfCheetahVel-v0", rng, N, "train")
-    test = envs.sample_goals("pbml/HalfCheetahVel-v0", rng, N, "test")
+    train = pbml_envs.sample_goals("pbml/HalfCheetahVel-v0", rng, N, "train")
+    test = pbml_envs.sample_goals("pbml/HalfCheetahVel-v0", rng, N, "test")
     assert train.min() < 0.05 and train.max() > 2.95
     counts = np.histogram(test, bins=[0.25, 0.5, 1.25, 1.5, 2.25, 2.5])[0]
     assert counts[0] > 0 and counts[2] > 0 and counts[4] > 0
@@ -57,7 +56,7 @@ def test_velocity_splits_interleave_over_the_whole_range() -> None:
 
 
 def test_goal_positions_are_uniform_over_the_disc_area() -> None:
-    goals = envs.sample_goals("pbml/AntGoal-v0", np.random.default_rng(4), N, "train")
+    goals = pbml_envs.sample_goals("pbml/AntGoal-v0", np.random.default_rng(4), N, "train")
     radius = np.linalg.norm(goals, axis=1)
     assert radius.max() <= 3.0
     assert abs(np.mean(radius < 1.5) - 0.25) < 0.03  # area-uniform, not radius-uniform
@@ -70,7 +69,7 @@ def test_band_split_rejects_a_bad_band() -> None:
 
 def test_a_bad_split_name_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="'validation'.*'train', 'test'"):
-        envs.sample_goals("pbml/AntDir-v0", np.random.default_rng(0), 3, "validation")
+        pbml_envs.sample_goals("pbml/AntDir-v0", np.random.default_rng(0), 3, "validation")
 
 
 BAD_GOALS = [
@@ -94,33 +93,33 @@ def test_a_bad_goal_names_the_task_and_the_accepted_range(
     task_id: str, goal: object, message: str
 ) -> None:
     with pytest.raises(InvalidGoalError, match=message) as caught:
-        envs.validate_goal(task_id, goal)
+        pbml_envs.validate_goal(task_id, goal)
     assert str(caught.value).startswith(task_id + ": goal")
     assert isinstance(caught.value, ValueError)
 
 
 def test_valid_goals_come_back_as_float64_arrays() -> None:
-    goal = envs.validate_goal("pbml/AntGoal-v0", [1, -2])
+    goal = pbml_envs.validate_goal("pbml/AntGoal-v0", [1, -2])
     assert goal.dtype == np.float64 and goal.shape == (2,)
-    assert envs.validate_goal("pbml/HalfCheetahVel-v0", 3).shape == ()
-    assert envs.validate_goal("pbml/HalfCheetahVel-v0", [2.5]).shape == ()  # TOML-style list
-    assert envs.validate_goal("pbml/HalfCheetahDir-v0", -1) == -1.0
+    assert pbml_envs.validate_goal("pbml/HalfCheetahVel-v0", 3).shape == ()
+    assert pbml_envs.validate_goal("pbml/HalfCheetahVel-v0", [2.5]).shape == ()  # TOML-style list
+    assert pbml_envs.validate_goal("pbml/HalfCheetahDir-v0", -1) == -1.0
 
 
 def test_an_unknown_task_lists_the_known_ids() -> None:
-    with pytest.raises(envs.UnknownTaskError, match="pbml/HalfCheetahVel-v0") as caught:
-        envs.task_spec("pbml/HalfCheetahVel-v9")
+    with pytest.raises(pbml_envs.UnknownTaskError, match="pbml/HalfCheetahVel-v0") as caught:
+        pbml_envs.task_spec("pbml/HalfCheetahVel-v9")
     assert isinstance(caught.value, ValueError)
     assert isinstance(caught.value, gymnasium.error.UnregisteredEnv)
-    with pytest.raises(envs.UnknownTaskError):
-        envs.sample_goals("HalfCheetah-v5", np.random.default_rng(0), 1)
+    with pytest.raises(pbml_envs.UnknownTaskError):
+        pbml_envs.sample_goals("HalfCheetah-v5", np.random.default_rng(0), 1)
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_task_specs_are_registered_versioned_and_consistent(task_id: str) -> None:
-    spec = envs.task_spec(task_id)
+    spec = pbml_envs.task_spec(task_id)
     assert spec.id == task_id and task_id.startswith("pbml/") and task_id.endswith("-v0")
-    assert gymnasium.spec(task_id).max_episode_steps == envs.EPISODE_STEPS == 200
+    assert gymnasium.spec(task_id).max_episode_steps == pbml_envs.EPISODE_STEPS == 200
     assert gymnasium.spec(task_id).entry_point == spec.entry_point
     assert spec.body in spec.description and spec.reward and spec.split
     assert spec.default_goal.shape == spec.goal_shape

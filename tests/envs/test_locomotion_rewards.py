@@ -9,15 +9,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pbml_envs
 import pytest
-
-import envs
-from envs import rewards
+from pbml_envs import rewards
 
 
 def _drive(task_id: str, goal: object, qpos_head=(), qvel_head=()) -> dict:
     """Set the body's leading qpos/qvel entries, take one zero-action step, return `info`."""
-    env = envs.make_env(task_id, goal=goal).unwrapped
+    env = pbml_envs.make_env(task_id, goal=goal).unwrapped
     env.reset(seed=0)
     qpos, qvel = env.init_qpos.copy(), np.zeros(env.model.nv)
     qpos[: len(qpos_head)] = qpos_head
@@ -62,9 +61,9 @@ def test_ant_goal_term_is_minus_the_distance(goal: tuple, distance: float) -> No
     assert info["reward_goal"] == pytest.approx(-distance, abs=0.02)
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_changing_the_goal_changes_only_the_goal_term(task_id: str) -> None:
-    goal_a, goal_b = envs.sample_goals(task_id, np.random.default_rng(5), 2)
+    goal_a, goal_b = pbml_envs.sample_goals(task_id, np.random.default_rng(5), 2)
     steps = [_random_steps(task_id, goal, seed=11) for goal in (goal_a, goal_b)]
     for (reward_a, info_a), (reward_b, info_b) in zip(*steps, strict=True):
         assert info_a["x_velocity"] == info_b["x_velocity"]  # same physics
@@ -74,7 +73,7 @@ def test_changing_the_goal_changes_only_the_goal_term(task_id: str) -> None:
 
 
 def _random_steps(task_id: str, goal: np.ndarray, seed: int) -> list[tuple[float, dict]]:
-    env = envs.make_env(task_id, goal=goal)
+    env = pbml_envs.make_env(task_id, goal=goal)
     env.reset(seed=seed)
     env.action_space.seed(seed)
     return [env.step(env.action_space.sample())[1::3] for _ in range(20)]
@@ -82,12 +81,12 @@ def _random_steps(task_id: str, goal: np.ndarray, seed: int) -> list[tuple[float
 
 def _goal_term_from_info(task_id: str, goal: np.ndarray, info: dict) -> float:
     """The goal term recomputed with the pure functions from the quantities in `info`."""
-    return envs.task_spec(task_id).goal_term(info, goal)
+    return pbml_envs.task_spec(task_id).goal_term(info, goal)
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_pure_terms_reproduce_the_task_info_exactly(task_id: str) -> None:
-    env = envs.make_env(task_id).unwrapped
+    env = pbml_envs.make_env(task_id).unwrapped
     env.reset(seed=2)
     env.action_space.seed(2)
     for _ in range(30):
@@ -121,10 +120,10 @@ def test_pure_terms_broadcast_over_a_batch() -> None:
     assert healthy.tolist() == [True, False, False, True, True]
 
 
-@pytest.mark.parametrize("task_id", envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
 def test_task_goal_terms_broadcast_over_a_batch_of_states_and_goals(task_id: str) -> None:
-    spec = envs.task_spec(task_id)
-    goals = envs.sample_goals(task_id, np.random.default_rng(0), 6)
+    spec = pbml_envs.task_spec(task_id)
+    goals = pbml_envs.sample_goals(task_id, np.random.default_rng(0), 6)
     quantities = {
         key: np.random.default_rng(1).normal(size=6)
         for key in ("x_velocity", "y_velocity", "x_position", "y_position")

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
-
-from envs.toy.moving import MovingTargetWorld
+from pbml_envs.toy.moving import MovingTargetWorld
 
 
 def test_modules_and_founders():

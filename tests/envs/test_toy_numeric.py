@@ -1,6 +1,5 @@
 import numpy as np
-
-from envs.toy.numeric import MODULES, NumericWorld
+from pbml_envs.toy.numeric import MODULES, NumericWorld
 
 
 def test_fitness_reads_only_x():

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
-
-from envs.toy.square import HardSquareWorld, SquareWorld, inside_any
+from pbml_envs.toy.square import HardSquareWorld, SquareWorld, inside_any
 
 
 def test_fitness_is_one_inside_a_square_and_zero_outside():

@@ -25,10 +25,10 @@ _CACHE: dict[str, Path] = {}
 
 def train_tiny_run(run_dir: Path, overrides: list[str] = OVERRIDES) -> Path:
     """Train into `run_dir` with the default callbacks plus LineageShares."""
-    from pbml_control.config import dump_config, load_config
-    from pbml_control.plots import LineageShares
-    from pbml_control.run import default_callbacks
-    from pbml_control.trainer import build_experiment, initial_state, train
+    from pbml_control.analysis.plots import LineageShares
+    from pbml_control.running.config import dump_config, load_config
+    from pbml_control.running.run import default_callbacks
+    from pbml_control.running.trainer import build_experiment, initial_state, train
 
     cfg = load_config(ROOT / "configs" / "quickstart.toml", overrides)
     run_dir.mkdir(parents=True, exist_ok=True)

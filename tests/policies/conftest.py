@@ -2,8 +2,7 @@
 options (relu, one hidden layer, a custom leg grouping whose rows are out of order)."""
 
 import pytest
-
-from policies import POLICIES, make_policy
+from pbml_policies import POLICIES, make_policy
 
 OBS_DIM, ACT_DIM = 11, 8
 CASES = [

@@ -6,8 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-
-from policies import make_policy
+from pbml_policies import make_policy
 
 from .conftest import OBS_DIM
 
@@ -69,7 +68,7 @@ def test_shape_errors_are_clear():
 
 def test_numpy_inference_does_not_import_torch():
     code = (
-        "import sys, numpy as np; from policies import make_policy; "
+        "import sys, numpy as np; from pbml_policies import make_policy; "
         "p = make_policy('mlp', 5, 2); f = p.batched(p.init_flat(np.random.default_rng(0))[None]); "
         "f(np.zeros((1, 5), np.float32)); assert 'torch' not in sys.modules"
     )

@@ -1,6 +1,5 @@
 import numpy as np
-
-from policies import RunningStats, load_policy, make_policy, save_policy
+from pbml_policies import RunningStats, load_policy, make_policy, save_policy
 
 
 def test_policy_weights_and_stats_round_trip(tmp_path, policy):

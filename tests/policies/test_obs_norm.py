@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-
-from policies import RunningStats
+from pbml_policies import RunningStats
 
 
 def _chunks(seed=0, dim=5):

@@ -3,8 +3,7 @@ import pickle
 
 import numpy as np
 import pytest
-
-from policies import BODY_LEGS, POLICIES, MLPPolicy, make_policy, policy_from_dict
+from pbml_policies import BODY_LEGS, POLICIES, MLPPolicy, make_policy, policy_from_dict
 
 from .conftest import CASES
 

@@ -1,0 +1,1 @@
+"""Analysis: per-generation metrics, recovery after goal changes, printed summaries and plots."""

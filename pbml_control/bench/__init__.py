@@ -1,0 +1,1 @@
+"""Benchmarks behind `pbml bench`: rollout throughput against the physics limit and other tools."""

@@ -1,0 +1,79 @@
+"""Founders taken from another run: `population.init_from`, and the swap control.
+
+A run can start from the final population of another run (its latest checkpoint, or the one
+named) instead of fresh founders. With ``population.init_mutation = 'initial'`` every genome's
+mutation function is replaced by the config's initial one (``mutation.init_sigma`` and
+``init_gate``): the *swap* control. Run next to ``'inherit'``, it separates what the evolved
+weights bring from what the evolved mutation functions bring.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pbml_control.errors import CheckpointError, UserError
+from pbml_control.evolution.genome import Population, logit
+from pbml_control.evolution.selection.config import SelectionConfig
+from pbml_control.running.checkpoint import load_checkpoint, split_arrays
+
+
+def restarted(pop: Population) -> Population:
+    """``pop`` as generation 0 of a new run: ids and lineages kept, every fitness unscored (it
+    was measured under another run's goal), no scout grace left."""
+    out = pop.take(np.arange(pop.size))
+    out.generation = 0
+    out.birth_gen[:] = 0
+    out.scout_until[:] = -1
+    out.fitness[:] = np.nan
+    return out
+
+
+def with_initial_mutation(pop: Population, cfg: SelectionConfig) -> Population:
+    """``pop`` with every genome's mutation function set to the config's initial one."""
+    out = pop.take(np.arange(pop.size))
+    out.log_sigma[:] = np.float32(np.log(cfg.mutation.init_sigma))
+    out.gate_logit[:] = np.float32(logit(cfg.mutation.init_gate))
+    return out
+
+
+def check_founder_count(count: int, cfg: SelectionConfig, source: str) -> None:
+    """Fixed-budget strategies need exactly `size` genomes; pbml_paper at most its cap."""
+    if cfg.strategy == "pbml_paper":
+        if count > cfg.genome_cap:
+            raise UserError(
+                f"'{source}' has {count} genomes, more than population.max_genomes "
+                f"({cfg.genome_cap}); raise max_genomes"
+            )
+    elif count != cfg.size:
+        raise UserError(
+            f"'{source}' has {count} genomes, but population.size is {cfg.size}; set "
+            f"population.size={count}"
+        )
+
+
+def founders_from_run(cfg: SelectionConfig, num_params: int, obs_norm: bool):
+    """(population, observation statistics or None) from ``cfg.init_from``, ready to evolve."""
+    source = Path(cfg.init_from).expanduser()
+    arrays, _ = load_checkpoint(source)
+    try:
+        pop = Population.from_arrays(split_arrays(arrays, "pop"))
+        obs = split_arrays(arrays, "obs")
+        stats = None
+        if obs_norm:
+            from pbml_policies import RunningStats
+
+            stats = RunningStats.from_arrays(obs) if obs else None
+    except (KeyError, ValueError, TypeError) as err:
+        raise CheckpointError(f"population.init_from '{source}': {err}") from err
+    if pop.params.shape[1] != num_params:
+        raise UserError(
+            f"population.init_from '{source}' holds genomes of {pop.params.shape[1]} "
+            f"parameters; this run's policy has {num_params} (use the same policy and task body)"
+        )
+    check_founder_count(pop.size, cfg, str(source))
+    pop = restarted(pop)
+    if cfg.init_mutation == "initial":
+        pop = with_initial_mutation(pop, cfg)
+    return pop, stats

@@ -1,0 +1,237 @@
+"""Callbacks that subscribe to the generation loop: CSV logs, checkpoints, progress, best genomes.
+
+Each has `on_start(exp, state)`, `on_generation(exp, event)` and `on_end(exp, state, interrupted)`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from pbml_control.running.checkpoint import (
+    atomic_write_bytes,
+    atomic_write_text,
+    list_checkpoints,
+    prefixed,
+    remove_stray_temps,
+)
+from pbml_control.running.checkpoint import save_checkpoint as write_checkpoint
+from pbml_control.running.run_files import CsvLog, best_per_lineage, lineage_rows, survivor_records
+from pbml_control.seeding import generator_state
+
+
+class Callback:
+    def on_start(self, exp, state) -> None:
+        pass
+
+    def on_generation(self, exp, event) -> None:
+        pass
+
+    def on_end(self, exp, state, interrupted: bool) -> None:
+        pass
+
+
+class MetricsLog(Callback):
+    """metrics.csv: one row per generation, plus the time the previous callbacks took."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.log = CsvLog(run_dir / "metrics.csv")
+        self._last = time.perf_counter()
+
+    def on_start(self, exp, state) -> None:
+        done = state.population.generation  # on resume: rows past the checkpoint come again
+        self.log.truncate(lambda row: int(row["generation"]) < done)
+
+    def on_generation(self, exp, event) -> None:
+        event.row["time/elapsed_s"] = time.perf_counter() - self._last
+        self._last = time.perf_counter()
+        self.log.append([event.row])
+
+
+class LineageLog(Callback):
+    """lineages.csv: a row per genome when it dies; survivors' rows at the end."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.log = CsvLog(run_dir / "lineages.csv")
+
+    def on_start(self, exp, state) -> None:
+        # On resume: genomes that died after the checkpoint, and the survivors' rows, come again.
+        done = state.population.generation
+        self.log.truncate(lambda row: row["death"] != "" and int(row["death"]) < done)
+
+    def on_generation(self, exp, event) -> None:
+        self.log.append(lineage_rows(event.report.dead, exp.layout))
+
+    def on_end(self, exp, state, interrupted: bool) -> None:
+        self.log.append(lineage_rows(survivor_records(state.population), exp.layout))
+
+
+def state_arrays(state) -> dict[str, np.ndarray]:
+    arrays = prefixed(state.population.to_arrays(), "pop")
+    if state.obs_stats is not None:
+        arrays.update(prefixed(state.obs_stats.to_arrays(), "obs"))
+    arrays.update(prefixed(state.ancestry.to_arrays(), "anc"))
+    return arrays
+
+
+def state_meta(exp, state) -> dict[str, Any]:
+    from pbml_control.running.config import dump_config
+
+    generation = state.population.generation
+    goal = exp.schedule.goal_at(generation)
+    return {
+        "config": dump_config(exp.cfg),
+        "policy": exp.policy.to_dict(),
+        "layout": exp.layout.to_dict(),
+        "rng": generator_state(state.rng),
+        "env_steps": state.env_steps,
+        "rollouts": state.rollouts,
+        "schedule": {
+            "name": exp.cfg.goals.schedule,
+            "segment": exp.schedule.segment(generation),
+            "goal": None if goal is None else np.asarray(goal).tolist(),
+        },
+    }
+
+
+class Checkpointer(Callback):
+    """Checkpoints every `every` generations, at the end and on Ctrl-C."""
+
+    def __init__(self, run_dir: Path, every: int, keep: int) -> None:
+        self.folder = run_dir / "checkpoints"
+        self.every, self.keep = every, keep
+        self._saved_at = -1
+        #: The state after the last whole generation (what Ctrl-C saves).
+        self.latest = None
+
+    def on_start(self, exp, state) -> None:
+        self.latest = state
+        remove_stray_temps(self.folder)
+        remove_stray_temps(self.folder.parent)
+        if not list_checkpoints(self.folder):  # a run killed before its first interval resumes
+            self.save(exp, state)
+
+    def save(self, exp, state) -> Path:
+        generation = state.population.generation
+        path = write_checkpoint(
+            self.folder, generation, state_arrays(state), state_meta(exp, state), self.keep
+        )
+        self._saved_at = generation
+        return path
+
+    def on_generation(self, exp, event) -> None:
+        self.latest = event.state
+        if self.every and event.state.population.generation % self.every == 0:
+            self.save(exp, event.state)
+
+    def on_end(self, exp, state, interrupted: bool) -> None:
+        if self._saved_at != state.population.generation:
+            self.save(exp, state)
+
+
+class BestGenomes(Callback):
+    """best/: the fittest evaluated genome of each surviving lineage, with what rebuilds it."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.folder = run_dir / "best"
+
+    def on_end(self, exp, state, interrupted: bool) -> None:
+        pop = state.population
+        self.folder.mkdir(exist_ok=True)
+        index = []
+        for rank, i in enumerate(best_per_lineage(pop)):
+            name = f"lineage_{int(pop.lineage_ids[i]):06d}.npz"
+            buffer = io.BytesIO()
+            np.savez(
+                buffer,
+                params=pop.params[i],
+                log_sigma=pop.log_sigma[i],
+                gate_logit=pop.gate_logit[i],
+                id=pop.ids[i],
+                lineage_id=pop.lineage_ids[i],
+                fitness=pop.fitness[i],
+            )
+            atomic_write_bytes(self.folder / name, buffer.getvalue())
+            index.append(
+                {
+                    "rank": rank,
+                    "file": name,
+                    "id": int(pop.ids[i]),
+                    "lineage": int(pop.lineage_ids[i]),
+                    "fitness": float(pop.fitness[i]),
+                }
+            )
+        meta = {
+            "task": exp.cfg.task.id,
+            "policy": exp.policy.to_dict(),
+            "generation": pop.generation,
+            "genomes": index,
+        }
+        atomic_write_text(self.folder / "index.json", json.dumps(meta, indent=1))
+        keep = {entry["file"] for entry in index}
+        for stale in self.folder.glob("lineage_*.npz"):  # lineages extinct since a resume
+            if stale.name not in keep:
+                stale.unlink()
+        if state.obs_stats is not None:
+            buffer = io.BytesIO()
+            np.savez(buffer, **state.obs_stats.to_arrays())
+            atomic_write_bytes(self.folder / "obs_stats.npz", buffer.getvalue())
+
+
+class Progress(Callback):
+    """A progress bar with ETA on a terminal; a plain line every ~5% of the run otherwise."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+
+    def on_start(self, exp, state) -> None:
+        self.t0 = time.perf_counter()
+        self.start = self.fraction(exp.cfg, state)
+        self.printed = -1
+
+    @staticmethod
+    def fraction(cfg, state) -> float:
+        """How far the run is towards its stop condition, in [0, 1] (the nearest limit)."""
+        run, parts = cfg.run, []
+        if run.generations:
+            parts.append(state.population.generation / run.generations)
+        if run.budget_rollouts:
+            parts.append(state.rollouts / run.budget_rollouts)
+        if run.budget_env_steps:
+            parts.append(state.env_steps / run.budget_env_steps)
+        return min(1.0, max(parts))
+
+    def on_generation(self, exp, event) -> None:
+        done = self.fraction(exp.cfg, event.state)
+        speed = (done - self.start) / max(time.perf_counter() - self.t0, 1e-9)
+        eta = (1.0 - done) / speed if speed > 0 else 0.0
+        row = event.row
+        text = (
+            f"gen {event.generation + 1} ({100 * done:.0f}%)  fitness max "
+            f"{row['pop/fitness_max']:.2f} mean {row['pop/fitness_mean']:.2f}  lineages "
+            f"{row['lineage/alive']}  {row['time/steps_per_s']:.0f} steps/s  ETA {_clock(eta)}"
+        )
+        if self.tty:
+            filled = int(30 * done)
+            bar = "#" * filled + "." * (30 - filled)
+            print(f"\r[{bar}] {text}", end="", file=self.stream, flush=True)
+        elif done >= 1.0 or int(20 * done) > self.printed:
+            self.printed = int(20 * done)
+            print(text, file=self.stream, flush=True)
+
+    def on_end(self, exp, state, interrupted: bool) -> None:
+        if self.tty:
+            print(file=self.stream)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
