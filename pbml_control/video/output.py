@@ -3,6 +3,7 @@ Pillow, one frame at a time so long renders do not hold every frame in memory.""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -45,9 +46,37 @@ def open_writer(path: Path, fps: int) -> Any:
         message = f"{path.suffix} videos need imageio-ffmpeg: {INSTALL}"
         raise MissingVideoDependency(message) from err
     # macro_block_size=1: keep the exact size (the CLI asks for even sizes, which yuv420p needs).
+    # ffmpeg's own log is off: its exit status is never checked by imageio, so `check_video`
+    # reads the file back and reports a failure in one line instead.
     return imageio.get_writer(
-        path, fps=fps, codec="libx264", quality=7, pixelformat="yuv420p", macro_block_size=1
+        path,
+        fps=fps,
+        codec="libx264",
+        quality=7,
+        pixelformat="yuv420p",
+        macro_block_size=1,
+        ffmpeg_log_level="quiet",
     )
+
+
+def check_video(path: Path, frames: int, out: Path) -> None:
+    """Raise a UserError unless `path` is a whole video of `frames` frames.
+
+    Why: imageio-ffmpeg ignores ffmpeg's exit status, so a disk that fills up while ffmpeg writes
+    the mp4 trailer leaves a truncated file and no error. Reading the file back catches it.
+    """
+    if path.suffix.lower() not in FFMPEG_SUFFIXES:
+        return  # gif: Pillow writes it in this process and raises OSError itself
+    import imageio_ffmpeg
+
+    try:
+        found, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    except (RuntimeError, OSError):
+        found = -1
+    if found != frames:
+        full = shutil.disk_usage(path.parent).free < 1 << 20
+        cause = "No space left on device" if full else "ffmpeg could not finish the file"
+        raise UserError(f"--out '{out}': the video could not be written ({cause}); nothing saved")
 
 
 class FrameProgress:

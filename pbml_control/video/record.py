@@ -17,7 +17,7 @@ from pbml_control.cli.args import parse_goal
 from pbml_control.errors import UserError
 from pbml_control.running.config import Config
 from pbml_control.video.genomes import RankedGenome, RunGenomes, load_run_genomes
-from pbml_control.video.output import FrameProgress, check_suffix, open_writer
+from pbml_control.video.output import FrameProgress, check_suffix, check_video, open_writer
 
 
 @dataclass
@@ -157,6 +157,7 @@ def _render(run: RunGenomes, genomes, spec, out: Path, progress: bool) -> Record
         finally:
             writer.close()
             bar.close()
+        check_video(partial, count, out)
         partial.replace(out)  # a video appears only once it is whole
     finally:
         recorder.close()

@@ -11,6 +11,7 @@ import pytest
 
 from pbml_control.cli import main
 from pbml_control.video.gl import INSTALL_HINT, RendererUnavailable, ensure_gl
+from tests.helpers.disks import tiny_disk  # noqa: F401 (fixture)
 from tests.helpers.tiny_run import ROOT, tiny_run  # noqa: F401 (fixture)
 
 imageio = pytest.importorskip("imageio.v2")
@@ -135,3 +136,18 @@ def test_an_unwritable_video_path_fails_before_rendering_in_one_line(tmp_path):
     blocker.write_text("x")
     with pytest.raises(UserError, match="cannot be written"):
         open_writer(blocker / "sub" / "v.mp4", fps=30)
+
+
+def test_a_disk_that_fills_up_while_recording_is_one_line_and_keeps_the_old_video(
+    tiny_run,  # noqa: F811
+    tiny_disk,  # noqa: F811
+    capsys,
+):
+    """ffmpeg fails writing the mp4 trailer and imageio ignores its exit status: read it back."""
+    out = tiny_disk / "v.mp4"
+    out.write_bytes(b"an older video")
+    code = record([str(tiny_run), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "No space left on device" in err, err
+    assert out.read_bytes() == b"an older video"
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["v.mp4"]  # no partial file left

@@ -16,6 +16,7 @@ from pbml_control.running.checkpoint import list_checkpoints
 from pbml_control.running.config import load_config
 from pbml_control.running.run import resume_run, start_run
 from tests.core.test_trainer import TINY, assert_same_run
+from tests.helpers.disks import small_disk  # noqa: F401 (fixture)
 
 SLOW_TINY = [o for o in TINY if not o.startswith(("run.generations", "run.checkpoint_every"))]
 SETTINGS = [*SLOW_TINY, "run.generations=300", "run.checkpoint_every=1000", "run.plots=false"]
@@ -83,20 +84,7 @@ def test_temporary_files_of_an_interrupted_write_are_removed_on_resume(straight,
     assert not any(path.exists() for path in stray)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 1 MiB tmpfs (root only; skipped where mounting is not permitted)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()[:100]}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
-def test_a_full_disk_is_one_line_and_the_last_checkpoint_survives(small_disk, capsys):
+def test_a_full_disk_is_one_line_and_the_last_checkpoint_survives(small_disk, capsys):  # noqa: F811
     from pbml_control.cli import main
     from pbml_control.running.checkpoint import load_checkpoint
 
@@ -121,7 +109,7 @@ def test_a_full_disk_is_one_line_and_the_last_checkpoint_survives(small_disk, ca
     assert not list((out / "checkpoints").glob(".*.tmp"))  # the failed write left no temp file
 
 
-def test_a_read_only_run_directory_is_one_line_and_changes_nothing(small_disk, capsys):
+def test_a_read_only_run_directory_is_one_line_and_changes_nothing(small_disk, capsys):  # noqa: F811
     import hashlib
 
     from pbml_control.cli import main
