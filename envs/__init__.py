@@ -6,6 +6,7 @@ so MuJoCo is imported only when a task is made);
 The toy worlds live in `pbml_envs.toy`, imported on their own.
 """
 
+from pbml_envs.glfw_library import use_bundled_glfw
 from pbml_envs.goals import InvalidGoalError
 from pbml_envs.tasks import (
     EPISODE_STEPS,
@@ -20,6 +21,8 @@ from pbml_envs.tasks import (
 )
 
 register_tasks()
+
+use_bundled_glfw()  # before anything imports Gymnasium's MuJoCo envs, and with them glfw
 
 __all__ = [
     "EPISODE_STEPS",

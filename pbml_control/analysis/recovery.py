@@ -58,10 +58,13 @@ def early_late(table: list[dict]) -> dict[str, dict[str, float]] | None:
     third = max(1, len(table) // 3)
     groups = {"early": table[:third], "late": table[-third:]}
     return {
-        name: {
-            k: float(np.nanmean([r[k] for r in group]))
-            for k in ("start", "gain", "closed", "gens_to_90")
-        }
+        name: {k: _mean([r[k] for r in group]) for k in ("start", "gain", "closed", "gens_to_90")}
         | {"segments": f"{group[0]['segment']}-{group[-1]['segment']}"}
         for name, group in groups.items()
     }
+
+
+def _mean(values: list[float]) -> float:
+    """Mean of the values that are not NaN; NaN (and no warning) when there are none."""
+    finite = [v for v in values if not np.isnan(v)]
+    return float(np.mean(finite)) if finite else float("nan")

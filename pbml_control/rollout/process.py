@@ -15,12 +15,14 @@ runs past the timeout, and the worker is killed and replaced like one that stopp
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import pickle
 import signal
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
@@ -37,16 +39,16 @@ def _worker_main(conn: Connection) -> None:
     cache = EnvCache()
     try:
         while True:
-            try:
-                chunk = conn.recv()
-            except (EOFError, OSError):
-                return
+            chunk = conn.recv()
             if chunk is None:
                 return
             try:
-                conn.send(("ok", run_chunk(chunk, cache)))
+                reply = ("ok", run_chunk(chunk, cache))
             except Exception:
-                conn.send(("error", traceback.format_exc()))
+                reply = ("error", traceback.format_exc())
+            conn.send(reply)
+    except (EOFError, OSError):
+        return  # the parent closed the pipe or died (killed mid-run): nobody waits for a reply
     finally:
         cache.close()
 
@@ -103,7 +105,8 @@ class ProcessPool(WorkerPool):
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
-        process.start()
+        with signals_deferred():
+            process.start()
         child.close()
         return _Worker(process, parent)
 
@@ -184,6 +187,29 @@ class ProcessPool(WorkerPool):
             worker.process.join(timeout=2.0)
             _kill(worker)
         self._workers = []
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then handle them as usual.
+
+    Why: a start that is interrupted between asking the forkserver for a worker and reading the
+    worker's pid leaves the forkserver writing to a closed socket, and it prints a traceback
+    after the run has already said it stopped. Starting a worker takes milliseconds.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda sig, _frame: caught.append(sig)) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(caught):
+            signal.raise_signal(sig)
 
 
 def _kill(worker: _Worker) -> None:

@@ -21,6 +21,8 @@ BACKENDS = ("serial", "process", "ray")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]+")
 #: Longest job timeout (a week): beyond it, the timers the pools use overflow.
 MAX_TIMEOUT_S = 604_800.0
+#: Most worker processes on one machine (each holds its own environments).
+MAX_WORKERS = 1024
 #: Largest population (distinct genomes) a config may ask for.
 MAX_POPULATION = 100_000
 SCHEDULES = ("every", "fixed", "list")
@@ -134,10 +136,16 @@ class Config:
                 "run.budget_rollouts or run.budget_env_steps"
             )
         _positive("run.checkpoint_every", self.run.checkpoint_every, allow_zero=True)
+        _positive("run.keep_checkpoints", self.run.keep_checkpoints, allow_zero=True)
         _positive("task.episode_steps", self.task.episode_steps)
         _positive("task.episodes", self.task.episodes)
         _positive("goals.every", self.goals.every)
         _positive("pool.workers", self.pool.workers)
+        if self.pool.workers > MAX_WORKERS:
+            raise ConfigError(
+                f"pool.workers must be at most {MAX_WORKERS} (processes per machine), got "
+                f"{self.pool.workers}; for more, use pool.backend = 'ray' on a cluster"
+            )
         _positive("pool.chunk_size", self.pool.chunk_size)
         _positive("pool.max_retries", self.pool.max_retries, allow_zero=True)
         if not 0 < self.pool.job_timeout_s <= MAX_TIMEOUT_S:  # NaN fails too
@@ -158,6 +166,17 @@ class Config:
         _choice("goals.split", self.goals.split, ("train", "test"))
         if self.goals.schedule == "list" and not self.goals.goals:
             raise ConfigError("goals.goals must list at least one goal when goals.schedule='list'")
+        # A goal that the schedule would ignore is a mistake in the config, not a default.
+        if self.goals.goal and self.goals.schedule != "fixed":
+            raise ConfigError(
+                f"goals.goal is used only with goals.schedule = 'fixed' (the schedule is "
+                f"'{self.goals.schedule}'): set the schedule, or remove goals.goal"
+            )
+        if self.goals.goals and self.goals.schedule != "list":
+            raise ConfigError(
+                f"goals.goals is used only with goals.schedule = 'list' (the schedule is "
+                f"'{self.goals.schedule}'): set the schedule, or remove goals.goals"
+            )
         self.population.validate()
         return self
 

@@ -28,6 +28,7 @@ def test_overrides_are_typed_and_round_trip():
             "pool.workers=2",
             "task.id=pbml/AntDir-v0",
             "policy.kwargs={hidden=[16, 16]}",
+            "goals.schedule='list'",
             "goals.goals=[[1.0], [2.0]]",
         ],
     )
@@ -53,6 +54,10 @@ def test_overrides_are_typed_and_round_trip():
         ("population.size=0", r"population.size must be > 0"),
         ("task.goal_in_obs=3", r"task.goal_in_obs must be true or false"),
         ("population", r"--set expects KEY=VALUE"),
+        ("run.keep_checkpoints=-1", r"run.keep_checkpoints must be >= 0"),
+        ("pool.workers=100000", r"pool.workers must be at most 1024"),
+        ("goals.goal=[1.0]", r"goals.goal is used only with goals.schedule = 'fixed'"),
+        ("goals.goals=[[1.0]]", r"goals.goals is used only with goals.schedule = 'list'"),
     ],
 )
 def test_bad_keys_and_values_name_the_key(override, message):

@@ -126,3 +126,57 @@ def test_a_read_only_run_directory_is_one_line_and_changes_nothing(small_disk, c
     assert code == 1 and len(err.splitlines()) == 1 and "Read-only file system" in err, err
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*") if p.is_file()}
     assert after == digest
+
+
+def test_signals_during_a_worker_start_are_held_until_it_has_started():
+    """A start interrupted mid-handshake would leave the forkserver writing to a closed socket."""
+    from pbml_control.rollout.process import signals_deferred
+
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda sig, frame: seen.append("handled"))
+    try:
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+            seen.append("block ended")
+        assert seen == ["block ended", "handled"]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_worker_whose_parent_stopped_listening_exits_without_a_traceback(capfd):
+    import multiprocessing as mp
+
+    from pbml_control.rollout.process import _worker_main
+
+    ctx = mp.get_context("forkserver")
+    parent, child = ctx.Pipe()
+    worker = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+    worker.start()
+    child.close()
+    parent.send("not a chunk")  # the worker fails on it and answers to a closed pipe
+    parent.close()
+    worker.join(timeout=60)
+    assert worker.exitcode == 0
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_making_a_task_starts_no_subprocess():
+    """glfw probes for its library in subprocesses unless PYGLFW_LIBRARY names one (see
+    pbml_envs.glfw_library); such a probe orphaned by a killed worker printed a traceback."""
+    code = (
+        "import subprocess\n"
+        "started = []\n"
+        "original = subprocess.Popen.__init__\n"
+        "def counting(self, *args, **kwargs):\n"
+        "    started.append(args)\n"
+        "    original(self, *args, **kwargs)\n"
+        "subprocess.Popen.__init__ = counting\n"
+        "import pbml_envs\n"
+        "pbml_envs.make_env('pbml/HalfCheetahVel-v0').reset(seed=0)\n"
+        "print(len(started))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYGLFW_LIBRARY"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["0"]
