@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from pbml_control.errors import Terminated, UserError
 
@@ -49,9 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status. SIGTERM takes Ctrl-C's path from the start (not only
+    while training), so a command stopped while it imports or starts workers ends in one line."""
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:  # building the parser imports the commands (torch, gymnasium): Ctrl-C may land here
         parser = build_parser()
+    except Terminated:
+        print("pbml: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("pbml: interrupted", file=sys.stderr)
         return 130

@@ -20,12 +20,13 @@ from pbml_control.running.callbacks import (
 )
 from pbml_control.running.checkpoint import (
     atomic_write_text,
+    list_checkpoints,
     load_checkpoint,
     resolve_checkpoint,
     split_arrays,
 )
 from pbml_control.running.config import Config, config_from_toml_text, dump_config, imports_unasked
-from pbml_control.running.run_files import prepare_run_dir
+from pbml_control.running.run_files import MARKER, prepare_run_dir
 from pbml_control.running.trainer import (
     Experiment,
     TrainState,
@@ -145,6 +146,30 @@ def read_checkpoint_config(meta: dict) -> Config:
     return cfg
 
 
+def stopped_before_first_checkpoint(run_dir: Path) -> bool:
+    """A run directory `pbml train` made (its marker and config.toml) that holds no checkpoint
+    yet: the run was stopped (SIGKILL, power loss) before its generation-0 checkpoint."""
+    if not ((run_dir / MARKER).is_file() and (run_dir / "config.toml").is_file()):
+        return False
+    folder = run_dir / "checkpoints"
+    return not folder.is_dir() or not list_checkpoints(folder)
+
+
+def restart_run(run_dir: Path, generations: int | None, progress: bool):
+    """Start a run that never reached a checkpoint again from generation 0, with its saved config
+    (nothing is lost: no generation was complete), as `start_run` would have run it."""
+    cfg = read_checkpoint_config({"config": (run_dir / "config.toml").read_text()})
+    if generations is not None:
+        cfg.run.generations = generations
+    exp = build_experiment(cfg)
+    try:
+        state = initial_state(exp)
+    except BaseException:
+        exp.pool.close()
+        raise
+    return _run(exp, state, default_callbacks(run_dir, cfg, progress))
+
+
 def check_run_dir(run_dir: Path) -> None:
     if not (run_dir / "config.toml").is_file() or not (run_dir / "checkpoints").is_dir():
         raise UserError(
@@ -160,8 +185,10 @@ def resume_run(
     checkpoint: Path | None = None,
 ):
     """Continue a run from its latest checkpoint (or `checkpoint`, one of its own), bit for bit,
-    up to `generations` in total."""
+    up to `generations` in total. A run stopped before its first checkpoint starts again."""
     run_dir = Path(run_dir)
+    if checkpoint is None and stopped_before_first_checkpoint(run_dir):
+        return restart_run(run_dir, generations, progress)
     check_run_dir(run_dir)
     if checkpoint is not None:
         found = resolve_checkpoint(checkpoint)

@@ -72,6 +72,43 @@ def test_sigterm_checkpoints_exits_143_and_resumes_bit_identically(straight, tmp
     assert_same_run(straight, out)
 
 
+def test_a_run_stopped_before_its_generation_0_checkpoint_starts_again_on_resume(
+    straight, tmp_path
+):
+    """Killed between writing config.toml and the first checkpoint: no generation was complete,
+    so `pbml resume` runs it from generation 0 with the saved config, as `pbml train` would."""
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in (".pbml-run", "config.toml"):
+        (out / name).write_bytes((straight / name).read_bytes())
+    (out / "checkpoints").mkdir()
+    resume_run(out, progress=False)
+    assert_same_run(straight, out)
+
+
+def test_a_folder_without_the_run_marker_is_not_restarted(tmp_path):
+    from pbml_control.errors import UserError
+
+    (tmp_path / "config.toml").write_text("")
+    with pytest.raises(UserError, match="is not a run directory"):
+        resume_run(tmp_path, progress=False)
+
+
+def test_sigterm_while_the_cli_starts_is_one_line_and_status_143(monkeypatch, capsys):
+    import pbml_control.cli as cli
+
+    def stopped_while_importing():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the handler raises at once
+        raise AssertionError("SIGTERM was not handled")
+
+    monkeypatch.setattr(cli, "build_parser", stopped_while_importing)
+    before = signal.getsignal(signal.SIGTERM)
+    assert cli.main(["train", "x.toml"]) == 143
+    assert capsys.readouterr().err.strip() == "pbml: terminated (SIGTERM)"
+    assert signal.getsignal(signal.SIGTERM) is before  # restored for the caller
+
+
 def test_temporary_files_of_an_interrupted_write_are_removed_on_resume(straight, tmp_path):
     import shutil
 
