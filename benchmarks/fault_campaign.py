@@ -180,6 +180,8 @@ class Campaign:
         self.duration = time.perf_counter() - t0
         self.expected = digest(self.reference)
         self.count = 0
+        #: Trainer signals that landed before the run directory existed (trained again).
+        self.early = 0
 
     def fresh(self) -> Path:
         self.count += 1
@@ -205,7 +207,11 @@ class Campaign:
             return False, f"SIGTERM exit {code}"
         if "Traceback" in err:
             return False, "traceback: " + err.strip().splitlines()[-1][:80]
-        code, err = finish(pbml(["resume", str(out), "--quiet"]))
+        if not out.exists():  # stopped before `pbml train` made the folder: nothing to resume
+            self.early += 1
+            code, err = finish(train(out))
+        else:
+            code, err = finish(pbml(["resume", str(out), "--quiet"]))
         if code != 0:
             return False, f"resume exit {code}: {err.strip()[-100:]}"
         return (digest(out) == self.expected, "differs from the reference")
@@ -332,7 +338,8 @@ def main() -> None:
     print("\n| fault | trials | passed | failures |\n|---|---|---|---|")
     for name, n, passed, notes in campaign.rows:
         print(f"| {name} | {n} | {passed} | {notes} |")
-    print(f"\n{time.perf_counter() - t0:.0f} s; runs in {work}")
+    print(f"\n{campaign.early} trainer signals landed before the run directory existed")
+    print(f"{time.perf_counter() - t0:.0f} s; runs in {work}")
     if args.out is None:
         shutil.rmtree(work, ignore_errors=True)
 
