@@ -244,8 +244,8 @@ class Campaign:
         data[at] = (data[at] + self.rng.randrange(1, 256)) % 256
         target.write_bytes(bytes(data))
         before = tree(out)
-        code, err = finish(pbml(["resume", str(out), "--generations", "20", "--quiet"]))
-        if not one_line_error(code, err):
+        code, err = finish(pbml(["resume", str(out), "--generations", "80", "--quiet"]))
+        if not one_line_error(code, err) or "checkpoint" not in err:
             return False, f"byte {at}: exit {code}, {err.strip()[-80:]!r}"
         return (tree(out) == before, f"byte {at}: files changed")
 
@@ -277,10 +277,11 @@ class Campaign:
             code, err = finish(train(out, extra))
             if not one_line_error(code, err, expected=1) or "No space" not in err:
                 return False, f"exit {code}: {err.strip()[-80:]!r}"
-            check = "from pbml_control.running.checkpoint import list_checkpoints, load_checkpoint"
-            check += f"; load_checkpoint(list_checkpoints('{out}/checkpoints')[-1])"
-            done = subprocess.run([sys.executable, "-c", check], capture_output=True)
-            return done.returncode == 0, "the last checkpoint does not load"
+            check = "from pathlib import Path; from pbml_control.running.checkpoint import "
+            check += "list_checkpoints, load_checkpoint; load_checkpoint(list_checkpoints("
+            check += f"Path('{out}/checkpoints'))[-1])"
+            done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+            return done.returncode == 0, f"the last checkpoint does not load: {done.stderr[-80:]}"
         finally:
             subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
@@ -293,7 +294,7 @@ class Campaign:
             shutil.copytree(self.reference, out)
             before = tree(out)
             subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
-            code, err = finish(pbml(["resume", str(out), "--generations", "20", "--quiet"]))
+            code, err = finish(pbml(["resume", str(out), "--generations", "80", "--quiet"]))
             if not one_line_error(code, err, expected=1):
                 return False, f"exit {code}: {err.strip()[-80:]!r}"
             return tree(out) == before, "files changed"
