@@ -23,7 +23,7 @@ from gymnasium import utils
 from gymnasium.spaces import Box
 from numpy.typing import ArrayLike
 from pbml_envs.mujoco_log import quiet_settotalmass
-from pbml_envs.tasks import TaskSpec, task_spec
+from pbml_envs.registry import TaskSpec, task_spec
 
 
 class GoalTask:

@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pbml_control.errors import Terminated, UserError
 
@@ -49,6 +52,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def goal_notes(command: str) -> Iterator[None]:
+    """Show `pbml_envs.GoalOutsideDistribution` warnings as one line each: `pbml CMD: note: ...`.
+
+    The registry already notes each goal once per process and the rollout workers stay quiet, so
+    a goal outside the training distribution is one line on stderr, however many envs use it.
+    """
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if category.__name__ == "GoalOutsideDistribution" and category.__module__.startswith(
+            "pbml_envs"
+        ):
+            print(f"pbml {command}: note: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
+
+
 def main(argv: list[str] | None = None) -> int:
     try:  # building the parser imports the commands (torch, gymnasium): Ctrl-C may land here
         parser = build_parser()
@@ -57,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with goal_notes(args.command):
+            return int(args.func(args) or 0)
     except UserError as err:
         print(f"pbml {args.command}: error: {err}", file=sys.stderr)
         return 2
