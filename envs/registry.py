@@ -189,7 +189,8 @@ def goal_task(id: str, **declaration: Any) -> Callable[[type], type]:  # noqa: A
 def load_entry_points() -> None:
     """Import the `pbml_control.tasks` entry points of installed packages (once per process).
 
-    A failing entry point does not stop the others; its error is shown when an id is not found.
+    A failing entry point does not stop the others; it is warned about, and named again when an
+    id is not found.
     """
     if _entry_points["loaded"]:
         return
@@ -200,7 +201,13 @@ def load_entry_points() -> None:
             if callable(loaded) and not isinstance(loaded, ModuleType):
                 loaded()
         except Exception as exc:  # a broken third-party package must not hide the others
-            _entry_points["errors"].append(f"{entry.name} = {entry.value}: {exc!r}")
+            problem = f"{entry.name} = {entry.value}: {exc!r}"
+            _entry_points["errors"].append(problem)
+            warnings.warn(
+                f"{ENTRY_POINT_GROUP} entry point failed to load, its tasks are missing: {problem}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
 def _registered_name(task_id: str) -> str:

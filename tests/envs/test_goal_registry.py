@@ -143,3 +143,4 @@ def test_a_broken_entry_point_is_named_when_its_task_is_missing(tmp_path):
     assert done.returncode == 1
     assert "UnknownTaskError" in done.stderr and "broken = cheetah_pkg:register" in done.stderr
     assert "boom" in done.stderr
+    assert "RuntimeWarning: pbml_control.tasks entry point failed to load" in done.stderr
