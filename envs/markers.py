@@ -63,3 +63,27 @@ def sign_arrow(scene: Any, data: Any, goal: np.ndarray) -> None:
     """HalfCheetahDir: an arrow above the body pointing forward (+1) or backward (-1)."""
     start = _torso(data) + (0.0, 0.0, 0.6)
     add_arrow(scene, start, start + (0.8 * float(np.sign(goal)), 0.0, 0.0), GREEN)
+
+
+def marker_geoms(markers: Any, model: Any, data: Any, goal: np.ndarray) -> list[dict[str, Any]]:
+    """The geoms `markers` draws, as Gymnasium marker dicts (`viewer.add_marker(**geom)`).
+
+    Why: Gymnasium's renderer takes markers as dicts, not a drawing callback. Drawing into a
+    scratch scene and reading the geoms back lets `render_mode="rgb_array"` show exactly what
+    `pbml record` draws, with one drawing function per task.
+    """
+    import mujoco
+
+    scene = mujoco.MjvScene(model, maxgeom=16)
+    markers(scene, data, goal)
+    geoms = (scene.geoms[i] for i in range(scene.ngeom))
+    return [
+        {
+            "type": int(g.type),
+            "size": np.array(g.size),
+            "pos": np.array(g.pos),
+            "mat": np.array(g.mat).ravel(),
+            "rgba": np.array(g.rgba),
+        }
+        for g in geoms
+    ]

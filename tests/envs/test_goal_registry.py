@@ -69,6 +69,7 @@ from pathlib import Path
 import pbml_envs
 from pbml_envs.goals import IntervalGoals
 from pbml_envs.locomotion.half_cheetah import HalfCheetahVelEnv
+from pbml_envs.rewards import velocity_term
 
 Path(sys.argv[1]).write_text("imported")
 
@@ -78,6 +79,7 @@ Path(sys.argv[1]).write_text("imported")
     goal_space=IntervalGoals(0.0, 6.0, 3, "a target velocity in m/s", limit=100.0),
     default_goal=4.0,
     goal_reward_key="reward_velocity",
+    goal_term=velocity_term,
 )
 class HalfCheetahFastEnv(HalfCheetahVelEnv):
     """HalfCheetahVel trained on faster targets: a package's task reusing a built-in env."""
@@ -92,6 +94,8 @@ assert pbml_envs.is_goal_task("pbml/HalfCheetahVel-v0") and not marker.exists()
 assert pbml_envs.is_goal_task("cheetah_pkg/HalfCheetahFast-v0") and marker.exists()
 env = pbml_envs.make_env("cheetah_pkg/HalfCheetahFast-v0")
 _, info = env.reset(seed=0)
+_, reward, _, _, step_info = env.step(env.action_space.sample())
+assert step_info["reward_velocity"] == -abs(step_info["x_velocity"] - 4.0)
 task = env.unwrapped.task_id
 print(task, float(info["goal"]), pbml_envs.in_distribution(task, 5))
 try:

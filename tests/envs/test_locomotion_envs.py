@@ -138,3 +138,35 @@ def test_renders_rgb_frames_from_the_track_camera(task_id: str) -> None:
     frame = env.render()
     env.close()
     assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8 and frame.std() > 0
+
+
+def _colour_pixels(frame: np.ndarray, channel: int) -> int:
+    """Pixels where one channel dominates: the marker's pure red or green, not the bodies' tan."""
+    frame = frame.astype(int)
+    others = np.delete(frame, channel, axis=-1)
+    return int(((frame[..., channel] > 150) & (others.max(axis=-1) < 110)).sum())
+
+
+def _first_frame(env: gymnasium.Env) -> np.ndarray:
+    env.reset(seed=0)
+    env.step(np.zeros(env.action_space.shape))
+    assert env.unwrapped.camera_name == "track"
+    frame = env.render()
+    env.close()
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("task_id", "goal", "plain_id", "channel"),
+    [
+        ("pbml/AntGoal-v0", (1.0, 0.0), "Ant-v5", 0),  # a red pole and disc at the goal
+        ("pbml/HalfCheetahDir-v0", -1.0, "HalfCheetah-v5", 1),  # a green arrow over the body
+    ],
+)
+def test_gymnasium_rgb_array_rendering_shows_the_goal_marker(task_id, goal, plain_id, channel):
+    """`gymnasium.make(..., render_mode="rgb_array")` (what RecordVideo uses) follows the robot
+    with the track camera and draws the goal as `pbml record` does; the plain body has none."""
+    size = {"render_mode": "rgb_array", "width": 160, "height": 120}
+    marked = _first_frame(gymnasium.make(task_id, goal=goal, **size))
+    plain = _first_frame(gymnasium.make(plain_id, camera_name="track", **size))
+    assert _colour_pixels(marked, channel) > 20 and _colour_pixels(plain, channel) < 3
