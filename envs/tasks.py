@@ -1,28 +1,28 @@
-"""The table of `pbml/` locomotion tasks, and the helpers the rollout pool and trainer call.
+"""The built-in `pbml/` locomotion tasks, declared through the public goal-task registry, and the
+helpers the rollout pool and trainer call.
 
-Why one table: registration, goal sampling, goal validation and the README's task list all read
-the same `TaskSpec`s, so a task's id, goal range and split cannot drift apart. The env classes in
-`pbml_envs.locomotion` look their spec up by id; registration uses string entry points, so
-`import pbml_envs` stays cheap and does not import MuJoCo.
+Why one declaration per task: registration, goal sampling, goal validation and the README's task
+list all read the same `TaskSpec`, so a task's id, goal range and split cannot drift apart. The
+env classes in `pbml_envs.locomotion` look their spec up by id; registration uses string entry
+points, so `import pbml_envs` stays cheap and does not import MuJoCo.
 
-Goal ranges follow the meta-RL conventions: MAML (Finn et al., 2017) and PEARL (Rakelly et al.,
-2019) -- velocity in [0, 3], direction +-1 or an angle in [0, 2pi), goal position uniform in a disc
-of radius 3. The Hopper, Walker2d and Swimmer velocity tasks are our additions; their ranges are
-our choice (Swimmer is slow, so its range is [0, 0.3]). Changing a reward, an observation or a
-goal distribution bumps the task's version.
+Goal ranges (the training distributions) follow the meta-RL conventions: MAML (Finn et al.,
+2017) and PEARL (Rakelly et al., 2019) -- velocity in [0, 3], direction +-1 or an angle in
+[0, 2pi), goal position uniform in a disc of radius 3. The Hopper, Walker2d and Swimmer velocity
+tasks are our additions; their ranges are our choice (Swimmer is slow, so its range is [0, 0.3]).
+Valid goals go beyond them (`pbml_envs.goals`). Changing a reward, an observation or a goal
+distribution bumps the task's version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium
 import numpy as np
-from gymnasium import error
-from pbml_envs import rewards
+from pbml_envs import markers, rewards
 from pbml_envs.goals import (
+    VELOCITY_LIMIT,
     AngleGoals,
     DiscGoals,
     GoalSpace,
@@ -30,45 +30,30 @@ from pbml_envs.goals import (
     SignGoals,
     check_split,
 )
+from pbml_envs.registry import (
+    EPISODE_STEPS,
+    GoalTerm,
+    TaskSpec,
+    UnknownTaskError,
+    register_goal_task,
+    task_spec,
+)
 
-GoalTerm = Callable[[rewards.Quantities, np.ndarray], np.ndarray]
+__all__ = [
+    "BUILTIN_TASK_IDS",
+    "EPISODE_STEPS",
+    "TaskSpec",
+    "UnknownTaskError",
+    "in_distribution",
+    "make_env",
+    "register_tasks",
+    "sample_goals",
+    "task_spec",
+    "validate_goal",
+]
 
-EPISODE_STEPS = 200
-"""Default episode length: the meta-RL horizon (MAML, PEARL), not Gymnasium's 1000."""
-
-
-class UnknownTaskError(error.UnregisteredEnv, ValueError):
-    """A task id that is not one of ours; the message lists the known `pbml/` ids."""
-
-
-@dataclass(frozen=True, eq=False)
-class TaskSpec:
-    """What the trainer needs to know about a task without building it.
-
-    `goal_low`/`goal_high` bound each goal coordinate (a box; `validate_goal` applies the exact
-    range, e.g. the disc). `reward` and `split` are one-line documentation for the README.
-    `goal_term(quantities, goal)` is the reward's goal part, reported in `info` under
-    `goal_reward_key`; it reads quantities by their `info` names and broadcasts over a batch, so
-    the reward of a batch of raw MuJoCo states is the goal term plus the body's own parts.
-    """
-
-    id: str
-    body: str
-    goal_shape: tuple[int, ...]
-    goal_low: np.ndarray | None
-    goal_high: np.ndarray | None
-    description: str
-    reward: str
-    split: str
-    entry_point: str
-    default_goal: np.ndarray
-    goal_reward_key: str
-    goal_term: GoalTerm = field(repr=False)
-    goal_space: GoalSpace = field(repr=False)
-
-    def validate(self, goal: object) -> np.ndarray:
-        """The task's goal as a read-only float64 array; InvalidGoalError if it is not valid."""
-        return self.goal_space.validate(goal, self.id)
+#: Sanity bound on an AntGoal position, metres from the origin (any point within is valid).
+GOAL_POSITION_LIMIT = 100.0
 
 
 def _task(
@@ -81,34 +66,37 @@ def _task(
     term: tuple[str, GoalTerm],
     description: str,
     reward: str,
-) -> TaskSpec:
-    task_id = f"pbml/{name}-v0"
-    return TaskSpec(
-        id=task_id,
-        body=body,
-        goal_shape=goals.shape,
-        goal_low=goals.low,
-        goal_high=goals.high,
-        description=description,
-        reward=reward,
-        split=goals.split_text,
+    **art: Any,
+) -> dict[str, Any]:
+    """The `register_goal_task` arguments of one built-in task."""
+    return dict(
+        id=f"pbml/{name}-v0",
         entry_point=f"pbml_envs.locomotion.{module}:{name}Env",
-        default_goal=goals.validate(default, task_id),
+        goal_space=goals,
+        default_goal=default,
         goal_reward_key=term[0],
         goal_term=term[1],
-        goal_space=goals,
+        body=body,
+        description=description,
+        reward=reward,
+        camera="track",
+        **art,
     )
+
+
+def _velocity_goals(high: float) -> IntervalGoals:
+    return IntervalGoals(0.0, high, 3, _SPEED, limit=VELOCITY_LIMIT)
 
 
 _VELOCITY = "-abs(v_x - goal) - ctrl_cost"
 _SPEED = "a target forward velocity in m/s"
 _VELOCITY_TERM = ("reward_velocity", rewards.velocity_term)
-_TASKS: tuple[TaskSpec, ...] = (
+_BUILTIN: tuple[dict[str, Any], ...] = (
     _task(
         name="HalfCheetahVel",
         body="HalfCheetah",
         module="half_cheetah",
-        goals=IntervalGoals(0.0, 3.0, 3, _SPEED),
+        goals=_velocity_goals(3.0),
         default=1.0,
         term=_VELOCITY_TERM,
         description="HalfCheetah runs at a target forward velocity (MAML/PEARL cheetah-vel).",
@@ -123,6 +111,8 @@ _TASKS: tuple[TaskSpec, ...] = (
         term=("reward_direction", rewards.direction_term),
         description="HalfCheetah runs forward (+1) or backward (-1) (MAML/PEARL cheetah-dir).",
         reward="goal * v_x - ctrl_cost",
+        goal_markers=markers.sign_arrow,
+        goal_caption=lambda g: "run forward" if float(g) > 0 else "run backward",
     ),
     _task(
         name="AntDir",
@@ -133,22 +123,26 @@ _TASKS: tuple[TaskSpec, ...] = (
         term=("reward_direction", rewards.planar_direction_term),
         description="Ant runs in a planar direction given as an angle (PEARL ant-dir, all angles).",
         reward="(v_x, v_y) . (cos goal, sin goal) + healthy - ctrl_cost - contact_cost",
+        goal_markers=markers.planar_arrow,
+        goal_caption=lambda g: f"heading {np.degrees(float(g)):.0f} deg",
     ),
     _task(
         name="AntGoal",
         body="Ant",
         module="ant",
-        goals=DiscGoals(3.0),
+        goals=DiscGoals(3.0, limit=GOAL_POSITION_LIMIT),
         default=(2.0, 0.0),
         term=("reward_goal", rewards.goal_distance_term),
         description="Ant walks to a goal position in a disc of radius 3 (PEARL ant-goal).",
         reward="-||(x, y) - goal|| + healthy - ctrl_cost - contact_cost",
+        goal_markers=markers.target_marker,
+        goal_caption=lambda g: f"goal ({g[0]:.1f}, {g[1]:.1f})",
     ),
     _task(
         name="HopperVel",
         body="Hopper",
         module="planar",
-        goals=IntervalGoals(0.0, 3.0, 3, _SPEED),
+        goals=_velocity_goals(3.0),
         default=1.0,
         term=_VELOCITY_TERM,
         description="Hopper hops at a target forward velocity (our addition).",
@@ -158,7 +152,7 @@ _TASKS: tuple[TaskSpec, ...] = (
         name="Walker2dVel",
         body="Walker2d",
         module="planar",
-        goals=IntervalGoals(0.0, 3.0, 3, _SPEED),
+        goals=_velocity_goals(3.0),
         default=1.0,
         term=_VELOCITY_TERM,
         description="Walker2d walks at a target forward velocity (our addition).",
@@ -168,25 +162,15 @@ _TASKS: tuple[TaskSpec, ...] = (
         name="SwimmerVel",
         body="Swimmer",
         module="planar",
-        goals=IntervalGoals(0.0, 0.3, 3, _SPEED),
+        goals=_velocity_goals(0.3),
         default=0.1,
         term=_VELOCITY_TERM,
         description="Swimmer swims at a target forward velocity (our addition; slow body).",
         reward=_VELOCITY,
     ),
 )
-_BY_ID = {spec.id: spec for spec in _TASKS}
-TASK_IDS: tuple[str, ...] = tuple(_BY_ID)
-
-
-def task_spec(task_id: str) -> TaskSpec:
-    """The spec of a registered `pbml/` task; UnknownTaskError listing the known ids otherwise."""
-    spec = _BY_ID.get(task_id)
-    if spec is None:
-        raise UnknownTaskError(
-            f"unknown task {task_id!r}; known pbml/ tasks: {', '.join(TASK_IDS)}"
-        )
-    return spec
+BUILTIN_TASK_IDS: tuple[str, ...] = tuple(task["id"] for task in _BUILTIN)
+"""The built-in tasks (the ones with a fast path, `pbml_envs.fast`)."""
 
 
 def sample_goals(
@@ -205,34 +189,40 @@ def sample_goals(
 
 
 def validate_goal(task_id: str, goal: object) -> np.ndarray:
-    """Return `goal` as a float64 array of the task's goal shape.
+    """Return `goal` as a read-only float64 array of the task's goal shape (canonical: an angle
+    wrapped into [0, 2pi)).
 
-    Raises InvalidGoalError (a ValueError) naming the task and its accepted range when the goal
-    has the wrong shape, is not finite, or lies outside the range.
+    Raises InvalidGoalError (a ValueError) naming the task and the valid goals when the goal has
+    the wrong shape, is not finite, or is not physically meaningful. A valid goal outside the
+    training distribution is accepted with one `GoalOutsideDistribution` warning per goal.
     """
     return task_spec(task_id).validate(goal)
 
 
+def in_distribution(task_id: str, goal: object) -> bool:
+    """Whether a valid goal lies inside the task's training distribution (no warning)."""
+    return task_spec(task_id).in_distribution(goal)
+
+
 def make_env(task_id: str, **kwargs: Any) -> gymnasium.Env:
-    """`gymnasium.make` for a `pbml/` task, with our defaults.
+    """`gymnasium.make` for a registered goal task, with our defaults.
 
     kwargs go to `gymnasium.make` and the task: `goal`, `goal_in_obs`, `max_episode_steps`
-    (default 200), `render_mode`, `width`, `height`, `camera_name`, ... When rendering without a
-    camera choice, the body's `track` camera is used, so that videos follow the robot.
+    (default: the task's, 200 for built-ins), `render_mode`, `width`, `height`, `camera_name`, ...
+    When rendering without a camera choice, the task's camera is used (the body's `track` camera
+    for built-ins, so that videos follow the robot).
     """
     spec = task_spec(task_id)
     if kwargs.get("goal") is not None:
         validate_goal(task_id, kwargs["goal"])
     rendering = kwargs.get("render_mode") is not None
     if rendering and kwargs.get("camera_name") is None and kwargs.get("camera_id") is None:
-        kwargs["camera_name"] = "track"
+        if spec.camera is not None:
+            kwargs["camera_name"] = spec.camera
     return gymnasium.make(spec.id, **kwargs)
 
 
 def register_tasks() -> None:
-    """Register every task with Gymnasium (idempotent, so re-imports do not warn)."""
-    for spec in _TASKS:
-        if spec.id not in gymnasium.registry:
-            gymnasium.register(
-                id=spec.id, entry_point=spec.entry_point, max_episode_steps=EPISODE_STEPS
-            )
+    """Declare the built-in tasks through the public registry (idempotent)."""
+    for task in _BUILTIN:
+        register_goal_task(**task)

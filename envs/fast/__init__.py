@@ -1,4 +1,5 @@
-"""Fast paths for `pbml/` tasks: K raw MuJoCo simulations with batched observations and rewards.
+"""Fast paths for the built-in `pbml/` tasks: K raw MuJoCo simulations, batched observations and
+rewards. User-registered tasks run through plain Gymnasium.
 
 The rollout engine asks `make_fast_task(task_id, kwargs, capacity)` for a task; it gets a
 `FastTask` when the task's body has one (HalfCheetah and Ant today) and every keyword is one the
@@ -15,7 +16,7 @@ from pbml_envs.fast.bodies import AntTask, FastTask, HalfCheetahTask, StepOut
 from pbml_envs.fast.sim import MjBatch
 from pbml_envs.mujoco_log import quiet_settotalmass
 from pbml_envs.physics import UNSTABLE_WARNINGS
-from pbml_envs.tasks import TASK_IDS, make_env, task_spec
+from pbml_envs.tasks import BUILTIN_TASK_IDS, make_env, task_spec
 
 FAST_BODIES: dict[str, type[FastTask]] = {"HalfCheetah": HalfCheetahTask, "Ant": AntTask}
 
@@ -45,7 +46,7 @@ _KNOWN_KWARGS = frozenset(
 
 def has_fast_path(task_id: str, kwargs: Mapping[str, Any] | None = None) -> bool:
     """Whether `make_fast_task` would give a fast path for this task and these keywords."""
-    if task_id not in TASK_IDS or task_spec(task_id).body not in FAST_BODIES:
+    if task_id not in BUILTIN_TASK_IDS or task_spec(task_id).body not in FAST_BODIES:
         return False
     return set(kwargs or {}) <= _KNOWN_KWARGS
 

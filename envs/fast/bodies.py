@@ -79,7 +79,11 @@ class FastTask(ABC):
         k = len(seeds)
         if k > self.capacity:
             raise ValueError(f"{k} seeds for {self.capacity} simulations")
-        rows = [self._default_goal] * k if goals is None else [self.spec.validate(g) for g in goals]
+        rows = (
+            [self._default_goal] * k
+            if goals is None
+            else [self.spec.validate(g, note=False) for g in goals]
+        )
         self._k, self._goals = k, np.stack(rows) if rows else np.zeros(0)
         if self._goal_in_obs:
             self._features = np.stack([self.spec.goal_space.features(g) for g in rows])

@@ -11,7 +11,9 @@ observations, costs, health checks and termination stay Gymnasium's. The mixin o
 - adds the goal to `info` and, only with `goal_in_obs=True`, the goal's features to the
   observation (a velocity or a direction as itself, an angle as (cos, sin), a position as
   (x, y); see `GoalSpace.features`). By default the goal is hidden: a PBML population adapts
-  by evolution, not by conditioning on the goal (docs/design.md, "Tasks with changing goals").
+  by evolution, not by conditioning on the goal (docs/design.md, "Tasks with changing goals"),
+- renders (`render_mode="rgb_array"`) from the task's camera (`track`) with the goal markers
+  `pbml record` draws, so Gymnasium's RecordVideo shows the goal too.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ import numpy as np
 from gymnasium import utils
 from gymnasium.spaces import Box
 from numpy.typing import ArrayLike
+from pbml_envs.markers import marker_geoms
 from pbml_envs.mujoco_log import quiet_settotalmass
-from pbml_envs.tasks import TaskSpec, task_spec
+from pbml_envs.registry import TaskSpec, task_spec
 
 
 class GoalTask:
     """Mixin placed before a Gymnasium MuJoCo v5 env class: `class X(GoalTask, AntEnv)`.
 
-    A subclass names its `task_id`; one whose goal term reads more than `x_velocity` overrides
+    A subclass names its `task_id` (the `pbml_envs.goal_task` decorator sets it), whose spec
+    declares a `goal_term`; one whose goal term reads more than `x_velocity` overrides
     `_goal_quantities`.
     """
 
@@ -37,8 +41,16 @@ class GoalTask:
 
     def __init__(self, goal: ArrayLike | None = None, goal_in_obs: bool = False, **kwargs: Any):
         self.task: TaskSpec = task_spec(self.task_id)
+        if self.task.goal_term is None:
+            raise ValueError(
+                f"{self.task_id}: a GoalTask env computes its reward with the task's goal_term; "
+                "declare it with register_goal_task(..., goal_term=...)"
+            )
         self._goal = self.task.default_goal if goal is None else self.task.validate(goal)
         self.goal_in_obs = bool(goal_in_obs)
+        no_camera = kwargs.get("camera_name") is None and kwargs.get("camera_id") is None
+        if kwargs.get("render_mode") is not None and no_camera and self.task.camera is not None:
+            kwargs["camera_name"] = self.task.camera  # follow the robot, as `pbml record` does
         with quiet_settotalmass():  # Gymnasium's XML, not the user's: see envs/mujoco_log.py
             super().__init__(**kwargs)
         # Gymnasium's bodies record their own positional args; record ours so that a pickled env
@@ -71,6 +83,14 @@ class GoalTask:
 
     def _get_reset_info(self) -> dict[str, Any]:
         return {**super()._get_reset_info(), "goal": self._goal.copy()}
+
+    def render(self) -> Any:
+        """Gymnasium's rendering plus the goal markers `pbml record` draws (AntGoal's pole...)."""
+        if self.render_mode is not None and self.task.goal_markers is not None:
+            viewer = self.mujoco_renderer._get_viewer(self.render_mode)
+            for geom in marker_geoms(self.task.goal_markers, self.model, self.data, self._goal):
+                viewer.add_marker(**geom)
+        return super().render()
 
     def _get_obs(self) -> np.ndarray:
         observation = super()._get_obs()

@@ -9,6 +9,9 @@ import importlib
 import signal
 import sys
 import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pbml_control.errors import Terminated, UserError
 
@@ -55,6 +58,30 @@ def _terminate(signum, frame) -> None:
     raise Terminated(f"signal {signum}")
 
 
+@contextmanager
+def goal_notes(command: str) -> Iterator[None]:
+    """Show `pbml_envs.GoalOutsideDistribution` warnings as one line each: `pbml CMD: note: ...`.
+
+    The registry already notes each goal once per process and the rollout workers stay quiet, so
+    a goal outside the training distribution is one line on stderr, however many envs use it.
+    """
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if category.__name__ == "GoalOutsideDistribution" and category.__module__.startswith(
+            "pbml_envs"
+        ):
+            print(f"pbml {command}: note: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit status. SIGTERM takes Ctrl-C's path from the start (not only
     while training), so a command stopped while it imports or starts workers ends in one line."""
@@ -78,7 +105,8 @@ def _main(argv: list[str] | None) -> int:
         return 130
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with goal_notes(args.command):
+            return int(args.func(args) or 0)
     except UserError as err:
         print(f"pbml {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -59,9 +59,9 @@ def check_args(args: argparse.Namespace) -> None:
         if value is not None and value < 1:
             raise UserError(f"--{name} must be >= 1, got {value}")
     for task in args.tasks:
-        if task not in pbml_envs.TASK_IDS:
+        if not pbml_envs.is_goal_task(task):
             raise UserError(
-                f"--tasks: unknown task '{task}'; known: {', '.join(pbml_envs.TASK_IDS)}"
+                f"--tasks: unknown task '{task}'; known: {', '.join(pbml_envs.task_ids())}"
             )
         if "limit" in args.backends and not has_fast_path(task):
             raise UserError(

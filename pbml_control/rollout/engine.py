@@ -8,6 +8,7 @@ other genomes share its batch. So the pool may chunk and schedule jobs however i
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from typing import Any
 
@@ -51,7 +52,7 @@ class EnvCache:
             return task
         import pbml_envs
 
-        if spec.task_id not in pbml_envs.TASK_IDS:
+        if spec.task_id not in pbml_envs.BUILTIN_TASK_IDS:  # user tasks run plain Gymnasium
             task = None
         else:
             from pbml_envs.fast import make_fast_task
@@ -136,7 +137,19 @@ def _step_one(ep: _Episode, j: int, env: Any, action: np.ndarray) -> None:
 
 
 def run_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
-    """Evaluate every job of a chunk; results in job order."""
+    """Evaluate every job of a chunk; results in job order.
+
+    Goals outside a task's training distribution are not noted here: the trainer or the command
+    that chose the goal notes it once, not every worker and environment again.
+    """
+    from pbml_envs import GoalOutsideDistribution
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GoalOutsideDistribution)
+        return _evaluate_chunk(chunk, cache)
+
+
+def _evaluate_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
     batch = chunk.batch
     policy = cache.policy(batch.policy)
     act = policy.batched(np.ascontiguousarray(chunk.params, dtype=np.float32))

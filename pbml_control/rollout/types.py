@@ -25,12 +25,12 @@ class EnvSpec:
         return cls(task_id, tuple(sorted(kwargs.items())))
 
     def make(self):
-        """Build the environment: pbml/ tasks through `pbml_envs.make_env`, others through Gymnasium
-        (`module:EnvId` ids import their module first)."""
+        """Build the environment: registered goal tasks through `pbml_envs.make_env`, others
+        through Gymnasium (`module:EnvId` ids import their module first)."""
         import gymnasium
         import pbml_envs
 
-        if self.task_id in pbml_envs.TASK_IDS:
+        if pbml_envs.is_goal_task(self.task_id):
             return pbml_envs.make_env(self.task_id, **dict(self.kwargs))
         return gymnasium.make(self.task_id, **dict(self.kwargs))
 

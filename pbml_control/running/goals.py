@@ -18,7 +18,7 @@ from pbml_control.seeding import Purpose, stream
 def _has_goals(task_id: str) -> bool:
     import pbml_envs
 
-    return task_id in pbml_envs.TASK_IDS
+    return pbml_envs.is_goal_task(task_id)
 
 
 class GoalSchedule:

@@ -131,7 +131,7 @@ def check_goals(cfg: Config, schedule: GoalSchedule) -> None:
             raise ConfigError(
                 f"task.id '{cfg.task.id}' takes no goal, but the config sets goals "
                 f"(goals.schedule='{cfg.goals.schedule}', goals.goal, goals.goals): remove them, "
-                "or use a pbml/ goal task"
+                "or use a registered goal task (pbml_envs.task_ids())"
             )
         return
     for i, goal in enumerate(cfg.goals.goals):

@@ -33,7 +33,18 @@ from pbml_control.running.trainer import (
 )
 from pbml_control.seeding import Purpose, stream
 
-CURVE_FIELDS = ("source", "goal_index", "goal", "seed", "generation", "fitness_max", "fitness_mean")
+CURVE_FIELDS = (
+    "source",
+    "goal_index",
+    "goal",
+    "in_distribution",
+    "seed",
+    "generation",
+    "fitness_max",
+    "fitness_mean",
+)
+"""Columns of adaptation.csv; `in_distribution` says whether the goal lies inside the task's
+training distribution (a held-out test goal does; HalfCheetahVel 3.5 m/s does not)."""
 
 
 @dataclass
@@ -136,6 +147,8 @@ def adaptation_curve(source: Source, base: Config, plan: TransferPlan, goal, see
 
 def run_transfer(sources: list[Source], plan: TransferPlan, progress=print) -> list[dict]:
     """Adaptation curves of every source on every goal and seed; rows for adaptation.csv."""
+    import pbml_envs
+
     base = sources[0].config
     first = transfer_config(base, plan, plan.goals[0], 0)
     for source in sources:
@@ -148,11 +161,13 @@ def run_transfer(sources: list[Source], plan: TransferPlan, progress=print) -> l
                 for seed in range(plan.seeds):
                     curve = adaptation_curve(source, base, plan, goal, seed, pool)
                     goal_text = goal_repr(goal)
+                    inside = pbml_envs.in_distribution(plan.task_id, goal)
                     rows += [
                         {
                             "source": source.name,
                             "goal_index": g,
                             "goal": goal_text,
+                            "in_distribution": inside,
                             "seed": seed,
                             **r,
                         }

@@ -68,14 +68,14 @@ def validated_goal(text: str, task_id: str) -> np.ndarray:
 
 
 def check_task(task_id: str) -> bool:
-    """True for a `pbml/` task with goals; UserError for an id Gymnasium does not know."""
+    """True for a registered goal task; UserError for an id Gymnasium does not know."""
     import gymnasium
     import pbml_envs
 
-    if task_id in pbml_envs.TASK_IDS:
+    if pbml_envs.is_goal_task(task_id):
         return True
     if task_id.startswith("pbml/") or task_id not in gymnasium.registry:
-        raise UserError(f"unknown task '{task_id}'; pbml/ tasks: {', '.join(pbml_envs.TASK_IDS)}")
+        raise UserError(f"unknown task '{task_id}'; goal tasks: {', '.join(pbml_envs.task_ids())}")
     return False
 
 

@@ -56,7 +56,7 @@ def make_env(spec: VideoSpec):
     kwargs = {**spec.env_kwargs, "max_episode_steps": spec.steps}
     if spec.goal is not None:
         kwargs["goal"] = spec.goal
-    if spec.task_id in pbml_envs.TASK_IDS:
+    if pbml_envs.is_goal_task(spec.task_id):
         return pbml_envs.make_env(spec.task_id, **kwargs)
     import gymnasium
 
@@ -70,6 +70,18 @@ def frame_timing(dt: float, fps: int | None) -> tuple[int, int]:
         stride = max(1, math.ceil(rate / MAX_DEFAULT_FPS))
         return max(1, round(rate / stride)), stride
     return fps, max(1, round(rate / fps))
+
+
+def _camera(model: Any, task_id: str) -> str | int:
+    """The task's declared camera, else the body's `track` camera, else MuJoCo's free camera."""
+    import mujoco
+    import pbml_envs
+
+    spec = pbml_envs.find_task(task_id)
+    for name in (spec.camera if spec else None, "track"):
+        if name and mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, name) >= 0:
+            return name
+    return -1
 
 
 class Panel:
@@ -87,6 +99,7 @@ class Panel:
         model.vis.global_.offwidth = max(model.vis.global_.offwidth, spec.width)
         model.vis.global_.offheight = max(model.vis.global_.offheight, spec.height)
         self.renderer = mujoco.Renderer(model, spec.height, spec.width)
+        self.camera = _camera(model, spec.task_id)
         self.art: GoalArt = goal_art(spec.task_id)
         self.meter = VelocityMeter(round(1.0 / self.env.unwrapped.dt))
         self.obs = np.zeros(0)
@@ -112,7 +125,7 @@ class Panel:
 
     def frame(self, label: str) -> np.ndarray:
         data = self.env.unwrapped.data
-        self.renderer.update_scene(data, camera="track")
+        self.renderer.update_scene(data, camera=self.camera)
         if self.spec.goal is not None:
             self.art.markers(self.renderer.scene, data, self.spec.goal)
         image = self.renderer.render()

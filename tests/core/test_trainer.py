@@ -292,7 +292,7 @@ def test_train_cli_creates_the_default_runs_folder(tmp_path, monkeypatch, capsys
     ("override", "message"),
     [
         ("goals.schedule='list'", "goals.goals must list"),
-        ("goals.goals=[[1.0], [99.0]]", r"goals.goals\[1\].*out of range"),
+        ("goals.goals=[[1.0], [999.0]]", r"goals.goals\[1\].*not a valid goal"),
         ("task.id='CartPole-v1'", "Box actions"),
         ("task.id='pbml/NoSuchTask-v0'", "task.id"),
         ("task.id='HalfCheetah-v5'", "takes no goal"),

@@ -54,6 +54,7 @@ def test_transfer_writes_the_adaptation_curve_with_scratch_and_baselines(trained
         rows = list(csv.DictReader(handle))
     sources = {r["source"] for r in rows}
     assert sources == {"run", "scratch", "again"}
+    assert {r["in_distribution"] for r in rows} == {"True"}  # held-out test goals: inside
     # K + 1 points (generation 0 is the transferred population as is) per goal and seed.
     assert len(rows) == 3 * 2 * 3
     run = [r for r in rows if r["source"] == "run"]
@@ -65,6 +66,22 @@ def test_transfer_writes_the_adaptation_curve_with_scratch_and_baselines(trained
     assert "scratch" in printed and "gen 0" in printed
     plot = out / "adaptation_t.png"
     assert plot.is_file() and plot.stat().st_size > 1000 and str(plot) in printed
+
+
+@pytest.mark.parametrize("goal", ["3.5", "-1.0"])
+def test_transfer_beyond_the_training_range_runs_and_marks_the_goal(
+    trained, tmp_path, goal, capsys
+):
+    out = tmp_path / "beyond"
+    args = ["--goal", goal, "--generations", "1", "--seeds", "2", "--out", str(out)]
+    assert main(["transfer", str(trained), *args]) == 0
+    with (out / "adaptation.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 * 2 and {r["goal"] for r in rows} == {f"{float(goal):g}"}
+    assert {r["in_distribution"] for r in rows} == {"False"}
+    notes = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(notes) <= 1  # once per goal and process (none if an earlier test noted it)
+    assert all(n.startswith("pbml transfer: note: pbml/HalfCheetahVel-v0: goal") for n in notes)
 
 
 def test_transfer_to_another_task_of_the_same_body(trained, tmp_path):
@@ -97,7 +114,7 @@ def test_transfer_to_another_body_is_refused_naming_both_shapes(trained, capsys)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--goal", "7"], "out of range"),
+        (["--goal", "700"], "is not a valid goal; expected a target forward velocity"),
         (["--goal", "fast"], "--goal must be numbers"),
         (["--generations", "0"], "--generations"),
     ],

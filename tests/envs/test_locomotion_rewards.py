@@ -61,7 +61,7 @@ def test_ant_goal_term_is_minus_the_distance(goal: tuple, distance: float) -> No
     assert info["reward_goal"] == pytest.approx(-distance, abs=0.02)
 
 
-@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.BUILTIN_TASK_IDS)
 def test_changing_the_goal_changes_only_the_goal_term(task_id: str) -> None:
     goal_a, goal_b = pbml_envs.sample_goals(task_id, np.random.default_rng(5), 2)
     steps = [_random_steps(task_id, goal, seed=11) for goal in (goal_a, goal_b)]
@@ -84,7 +84,7 @@ def _goal_term_from_info(task_id: str, goal: np.ndarray, info: dict) -> float:
     return pbml_envs.task_spec(task_id).goal_term(info, goal)
 
 
-@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.BUILTIN_TASK_IDS)
 def test_pure_terms_reproduce_the_task_info_exactly(task_id: str) -> None:
     env = pbml_envs.make_env(task_id).unwrapped
     env.reset(seed=2)
@@ -120,7 +120,7 @@ def test_pure_terms_broadcast_over_a_batch() -> None:
     assert healthy.tolist() == [True, False, False, True, True]
 
 
-@pytest.mark.parametrize("task_id", pbml_envs.TASK_IDS)
+@pytest.mark.parametrize("task_id", pbml_envs.BUILTIN_TASK_IDS)
 def test_task_goal_terms_broadcast_over_a_batch_of_states_and_goals(task_id: str) -> None:
     spec = pbml_envs.task_spec(task_id)
     goals = pbml_envs.sample_goals(task_id, np.random.default_rng(0), 6)
