@@ -46,7 +46,9 @@ def make_policy(name: str, obs_dim: int, act_dim: int, **kwargs: Any) -> Policy 
         )
     if isinstance(entry, type):
         return entry(obs_dim=obs_dim, act_dim=act_dim, **kwargs)
-    return TorchModulePolicy(name, obs_dim, act_dim, kwargs)
+    policy = TorchModulePolicy(name, obs_dim, act_dim, kwargs)
+    _ = policy.module_names  # builds and checks the module now, not in a worker
+    return policy
 
 
 def policy_options(entry: Any) -> tuple[list[str], bool]:

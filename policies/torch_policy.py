@@ -73,7 +73,7 @@ class TorchModulePolicy:
             net = factory(self.obs_dim, self.act_dim, **self.options)
         except TypeError as err:
             raise ValueError(f"policy {self.name!r}: {err}") from err
-        return _checked(net.eval(), self.name, self.obs_dim, self.act_dim)
+        return _checked(net, self.name, self.obs_dim, self.act_dim).eval()
 
     @cached_property
     def _params(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
