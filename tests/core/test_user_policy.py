@@ -163,3 +163,23 @@ def test_without_the_package_a_run_is_a_one_line_error_saying_how_to_register(
     assert len(lines) == 1, done.stderr
     assert f"unknown policy '{name}'" in lines[0]
     assert "register_policy" in lines[0] and 'entry-points."pbml_control.policies"' in lines[0]
+
+
+def test_the_readme_example_registers_a_module_and_trains_on_workers(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Your own policy\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "own_policy.py").write_text(code)
+    env = dict(os.environ, MUJOCO_GL="egl", PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "own_policy.py"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "('encoder', 'head') (288, 204)" in done.stdout
+    rows = read_csv(tmp_path / "skip_net_run" / "metrics.csv")
+    assert len(rows) == 2 and load_checkpoint(tmp_path / "skip_net_run")[1]["policy"] == {
+        "name": "skip_net",
+        "obs_dim": 17,
+        "act_dim": 6,
+        "width": 16,
+    }
