@@ -48,16 +48,15 @@ def register_policy(
     if policy is None:
         return lambda obj: register_policy(name, obj, replace=replace)  # type: ignore[return-value]
     _check_name(name)
-    if isinstance(policy, type) and issubclass(policy, Policy):
-        if policy.name and policy.name != name:
-            raise ValueError(
-                f"{policy.__name__}.name is {policy.name!r}; register it under that name or set "
-                f"name = {name!r}"
-            )
-        policy.name = name  # type: ignore[misc]  # to_dict() writes the registered name
-    elif not callable(policy) or isinstance(policy, type):
+    is_spec = is_policy_class(policy)
+    own = policy.__dict__.get("name", "") if is_spec else ""  # an inherited name is not its own
+    if own and own != name:
         raise ValueError(
-            f"policy {name!r}: register a Policy subclass or a function "
+            f"{policy.__name__}.name is {own!r}; register it under that name or set name = {name!r}"
+        )
+    if not is_spec and not callable(policy):
+        raise ValueError(
+            f"policy {name!r}: register a Policy subclass or a function or nn.Module class "
             f"(obs_dim, act_dim, **options) -> torch.nn.Module, got {policy!r}"
         )
     current = POLICIES.get(name)
@@ -65,8 +64,15 @@ def register_policy(
         if name in BUILTIN or not replace:
             why = "is built in" if name in BUILTIN else "is taken (pass replace=True)"
             raise ValueError(f"policy name {name!r} {why}")
+    if is_spec:
+        policy.name = name  # type: ignore[union-attr]  # to_dict() writes the registered name
     POLICIES[name] = policy
     return policy
+
+
+def is_policy_class(obj: Any) -> bool:
+    """A ``Policy`` subclass (options = its fields), as opposed to a torch module factory."""
+    return isinstance(obj, type) and issubclass(obj, Policy)
 
 
 def unregister_policy(name: str) -> None:

@@ -14,6 +14,7 @@ from .names import (
     ENTRY_POINT_GROUP,
     POLICIES,
     UnknownPolicyError,
+    is_policy_class,
     register_policy,
     registered_policy,
     unregister_policy,
@@ -44,7 +45,7 @@ def make_policy(name: str, obs_dim: int, act_dim: int, **kwargs: Any) -> Policy 
         raise ValueError(
             f"policy {name!r} has no option(s) {unknown}; its options: {', '.join(options)}"
         )
-    if isinstance(entry, type):
+    if is_policy_class(entry):
         return entry(obs_dim=obs_dim, act_dim=act_dim, **kwargs)
     policy = TorchModulePolicy(name, obs_dim, act_dim, kwargs)
     _ = policy.module_names  # builds and checks the module now, not in a worker
@@ -53,7 +54,7 @@ def make_policy(name: str, obs_dim: int, act_dim: int, **kwargs: Any) -> Policy 
 
 def policy_options(entry: Any) -> tuple[list[str], bool]:
     """Option names of a registered class or factory, and whether it takes any ``**options``."""
-    if isinstance(entry, type):
+    if is_policy_class(entry):
         return [f.name for f in fields(entry) if f.name not in ("obs_dim", "act_dim")], False
     params = list(inspect.signature(entry).parameters.values())[2:]
     names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]

@@ -135,6 +135,36 @@ def test_registration_errors(name, obj, match):
     assert name not in POLICIES or name == "mlp"
 
 
+def test_a_subclass_of_a_builtin_gets_its_own_name_and_a_clashing_name_is_refused():
+    from pbml_policies import MLPPolicy
+
+    class Wide(MLPPolicy):
+        pass
+
+    class Named(MLPPolicy):
+        name = "named"
+
+    register_policy("wide_mlp", Wide)
+    try:
+        assert make_policy("wide_mlp", 3, 2).to_dict()["name"] == "wide_mlp"
+        assert make_policy("mlp", 3, 2).to_dict()["name"] == "mlp"
+        with pytest.raises(ValueError, match="Named.name is 'named'; register it under that"):
+            register_policy("other", Named)
+    finally:
+        unregister_policy("wide_mlp")
+
+
+def test_an_nn_module_class_is_a_factory_too():
+    register_policy("two_heads_class", TwoHeads)
+    try:
+        policy = make_policy("two_heads_class", 7, 5, width=3)
+        assert policy.module_names == ("trunk", "left", "right")
+        with pytest.raises(ValueError, match="its options: width"):
+            make_policy("two_heads_class", 7, 5, depth=3)
+    finally:
+        unregister_policy("two_heads_class")
+
+
 def test_a_taken_name_needs_replace(registered):
     register_policy("two_heads", two_heads)  # the same object again: harmless
     with pytest.raises(ValueError, match="taken"):
