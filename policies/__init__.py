@@ -1,7 +1,9 @@
-"""Modular policy networks: torch definitions, flat-vector mapping, fast batched numpy inference.
+"""Modular policy networks: the numpy dense policies, torch module policies, the name registry,
+flat-vector mapping and fast batched inference.
 
-Depends on numpy and torch only, and imports torch lazily (only for ``torch_module``,
-``get_flat``, ``set_flat``), so rollout workers that run the numpy forward never load it.
+Depends on numpy and torch only, and imports torch lazily (only for torch module policies and
+``torch_module``, ``get_flat``, ``set_flat``), so rollout workers that run the numpy forward never
+load it.
 """
 
 from .base import BODY_LEGS, Policy
@@ -9,10 +11,22 @@ from .dense import LinearPolicy, MLPPolicy
 from .io import load_policy, save_policy
 from .layout import BatchedForward
 from .obs_norm import Normalizer, RunningStats
-from .registry import POLICIES, make_policy, policy_from_dict
+from .registry import (
+    ENTRY_POINT_GROUP,
+    POLICIES,
+    TorchModulePolicy,
+    UnknownPolicyError,
+    make_policy,
+    policy_from_dict,
+    policy_options,
+    register_policy,
+    registered_policy,
+    unregister_policy,
+)
 
 __all__ = [
     "BODY_LEGS",
+    "ENTRY_POINT_GROUP",
     "POLICIES",
     "BatchedForward",
     "LinearPolicy",
@@ -20,8 +34,14 @@ __all__ = [
     "Normalizer",
     "Policy",
     "RunningStats",
+    "TorchModulePolicy",
+    "UnknownPolicyError",
     "load_policy",
     "make_policy",
     "policy_from_dict",
+    "policy_options",
+    "register_policy",
+    "registered_policy",
     "save_policy",
+    "unregister_policy",
 ]

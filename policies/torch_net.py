@@ -70,3 +70,20 @@ def module_to_flat(module: nn.Module) -> torch.Tensor:
 def flat_to_module(module: nn.Module, flat: torch.Tensor) -> None:
     with torch.no_grad():
         nn.utils.vector_to_parameters(flat, module.parameters())
+
+
+class Squashed(nn.Module):
+    """``tanh(net(obs))`` whose children are ``net``'s genome modules (the same objects).
+
+    ``net`` itself is kept out of the registered children, so ``named_children()`` and
+    ``parameters()`` list exactly the genome's modules, in genome order.
+    """
+
+    def __init__(self, net: nn.Module, names: tuple[str, ...]) -> None:
+        super().__init__()
+        for name in names:
+            self.add_module(name, getattr(net, name))
+        self.__dict__["net"] = net
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.net(obs))

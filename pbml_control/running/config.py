@@ -87,9 +87,9 @@ class GoalConfig:
 
 @dataclass
 class PolicyConfig:
-    #: Policy name from the policies registry: 'mlp', 'linear', ...
+    #: Registered policy name: 'mlp', 'linear', 'torch_mlp', or one a package registers.
     name: str = "mlp"
-    #: Keyword arguments for the policy (e.g. hidden = [64, 64], activation = 'tanh').
+    #: The policy's options (e.g. hidden = [64, 64], activation = 'tanh'); unknown ones are errors.
     kwargs: dict[str, Any] = field(default_factory=dict)
     #: Normalise observations with running statistics merged from every rollout.
     obs_norm: bool = True

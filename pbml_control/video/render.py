@@ -150,7 +150,10 @@ class Recorder:
     def __init__(self, genomes: list[RankedGenome], policy_dict: dict, obs_stats, spec: VideoSpec):
         from pbml_policies import RunningStats, policy_from_dict
 
-        policy = policy_from_dict(policy_dict)
+        try:  # a run of a policy this interpreter cannot find (not registered, not installed)
+            policy = policy_from_dict(policy_dict)
+        except ValueError as err:
+            raise UserError(f"the run's policy: {err}") from err
         normalize = None if obs_stats is None else RunningStats.from_arrays(obs_stats).normalizer()
         self.spec = spec
         self.panels: list[Panel] = []
