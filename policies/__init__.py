@@ -6,7 +6,7 @@ Depends on numpy and torch only, and imports torch lazily (only for ``torch_modu
 
 from .base import BODY_LEGS, Policy
 from .dense import LinearPolicy, MLPPolicy
-from .io import load_policy, save_policy
+from .io import SavedPolicy, load_policy, policy_bytes, read_policy, save_policy
 from .layout import BatchedForward
 from .obs_norm import Normalizer, RunningStats
 from .registry import POLICIES, make_policy, policy_from_dict
@@ -20,8 +20,11 @@ __all__ = [
     "Normalizer",
     "Policy",
     "RunningStats",
+    "SavedPolicy",
     "load_policy",
     "make_policy",
+    "policy_bytes",
     "policy_from_dict",
+    "read_policy",
     "save_policy",
 ]

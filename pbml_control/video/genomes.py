@@ -9,6 +9,7 @@ MuJoCo: the GL backend must be chosen before that (`pbml_control.video.gl`).
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ class RankedGenome:
     lineage: int
     fitness: float
     rank: int
+    #: The observation statistics that scored ``fitness`` (best/ files); None: the run's.
+    obs_stats: dict[str, np.ndarray] | None = None
 
     @property
     def label(self) -> str:
@@ -129,20 +132,29 @@ def _from_best(run_dir: Path) -> RunGenomes:
         policy, generation = index["policy"], int(index["generation"])
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
         raise CheckpointError(f"'{best / 'index.json'}' is unreadable: {err}") from err
-    stats_path = best / "obs_stats.npz"
+    stats_path = best / "obs_stats.npz"  # written by older versions only
     obs_stats = _load_npz(stats_path) if stats_path.is_file() else None
     config = _read_config(config_path.read_text(), config_path)
     return RunGenomes(config, policy, obs_stats, genomes, generation, run_dir)
 
 
 def _best_entry(best: Path, entry: dict[str, Any]) -> RankedGenome:
-    arrays = _load_npz(best / entry["file"])
+    from pbml_policies import read_policy
+
+    path = best / entry["file"]
+    try:
+        with warnings.catch_warnings():  # an older best/ file: the run's latest statistics
+            warnings.simplefilter("ignore")
+            saved = read_policy(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise CheckpointError(f"'{path}' cannot be read: {err}") from err
     return RankedGenome(
-        params=np.asarray(arrays["params"], dtype=np.float32),
+        params=saved.flat,
         id=int(entry["id"]),
         lineage=int(entry["lineage"]),
         fitness=float(entry["fitness"]),
         rank=int(entry["rank"]),
+        obs_stats=None if saved.obs_stats is None else saved.obs_stats.to_arrays(),
     )
 
 
