@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "resume",
     "transfer",
     "record",
+    "export",
     "plot",
     "experiment",
     "study",

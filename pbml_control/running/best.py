@@ -27,9 +27,10 @@ from pbml_control.seeding import evaluation_seed
 OBS_CLIP = 10.0
 
 
-def scoring_meta(exp, generation: int | None) -> dict[str, Any]:
-    """Where a fitness scored in ``generation`` came from: goal, seeds, episode length."""
-    task = exp.cfg.task
+def scoring_meta(cfg, schedule, generation: int | None) -> dict[str, Any]:
+    """Where a fitness scored in ``generation`` came from (``cfg`` a run's ``Config``,
+    ``schedule`` its ``GoalSchedule``): task, goal, seeds, episode length."""
+    task = cfg.task
     out: dict[str, Any] = {
         "task": {
             "id": task.id,
@@ -38,12 +39,12 @@ def scoring_meta(exp, generation: int | None) -> dict[str, Any]:
             "episodes": task.episodes,
         },
         "generation": generation,
-        "obs_norm": {"clip": OBS_CLIP} if exp.cfg.policy.obs_norm else None,
+        "obs_norm": {"clip": OBS_CLIP} if cfg.policy.obs_norm else None,
     }
     if generation is None:
         return out
-    goal = exp.schedule.goal_at(generation)
-    env_seed = evaluation_seed(exp.cfg.run.seed, generation)
+    goal = schedule.goal_at(generation)
+    env_seed = evaluation_seed(cfg.run.seed, generation)
     out["goal"] = None if goal is None else np.asarray(goal, dtype=np.float64).tolist()
     out["env_seed"] = env_seed
     out["episode_seeds"] = [episode_seed(env_seed, e) for e in range(task.episodes)]
@@ -65,7 +66,7 @@ class BestGenomes(Callback):
         for rank, i in enumerate(best_per_lineage(pop)):
             name = f"lineage_{int(pop.lineage_ids[i]):06d}.npz"
             scored_at, stats = state.scoring.of(int(pop.ids[i]))
-            meta = scoring_meta(exp, scored_at)
+            meta = scoring_meta(exp.cfg, exp.schedule, scored_at)
             entry = {
                 "rank": rank,
                 "file": name,

@@ -20,13 +20,12 @@ import numpy as np
 from pbml_control.errors import CheckpointError, ConfigError, UserError
 from pbml_control.evolution.genome import Population
 from pbml_control.running.checkpoint import (
-    list_checkpoints,
     load_checkpoint,
     resolve_checkpoint,
     split_arrays,
 )
 from pbml_control.running.config import Config, config_from_toml_text, imports_unasked
-from pbml_control.running.run_files import best_per_lineage
+from pbml_control.running.run_files import best_is_stale, best_per_lineage
 
 
 @dataclass(frozen=True)
@@ -77,23 +76,9 @@ def load_run_genomes(path: str | Path) -> RunGenomes:
     path = Path(path)
     if not path.exists():
         raise UserError(f"'{path}' does not exist (give a run directory or a checkpoint file)")
-    if (path / "best" / "index.json").is_file() and not _best_is_stale(path):
+    if (path / "best" / "index.json").is_file() and not best_is_stale(path):
         return _from_best(path)
     return _from_checkpoint(path)
-
-
-def _best_is_stale(run_dir: Path) -> bool:
-    """best/ is written at the end of a run; a resume that was interrupted leaves it behind the
-    latest checkpoint, whose population is then the newer source."""
-    found = list_checkpoints(run_dir / "checkpoints")
-    if not found:
-        return False
-    latest = int(found[-1].stem.split("_")[1])
-    try:
-        best = int(json.loads((run_dir / "best" / "index.json").read_text())["generation"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
-        return False  # _from_best reports the damage
-    return best < latest
 
 
 def _read_config(text: str, where: Path) -> Config:
