@@ -244,6 +244,8 @@ def forward_difference(path: Path, saved, stats, clip: float, low, high) -> floa
 
     from pbml_control.rollout.actions import scale_actions
 
+    if not hasattr(saved.policy, "batched"):  # a policy without a numpy forward: nothing to compare
+        return float("nan")
     dim = saved.policy.obs_dim
     rng = np.random.default_rng(0)
     center = np.zeros(dim) if stats is None else stats.mean

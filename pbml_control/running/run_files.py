@@ -7,7 +7,8 @@ RUN_DIR/
                   module sigmas and gates (survivors get theirs at the end, death left empty)
   checkpoints/    full-state checkpoints (pbml_control.running.checkpoint)
   lineage_shares.csv  share of the top lineages per generation (for the Muller plot)
-  best/           the best genome of each surviving lineage, at the end
+  best/           the best genome of each surviving lineage, at the end: one self-describing
+                  policy file each (pbml_control.running.best), and index.json
   plots/          PNGs (`pbml plot`, and the end of `pbml train`)
   videos/         `pbml record` output
   transfers/      `pbml transfer` output: adaptation.csv and its plot, one folder per transfer
