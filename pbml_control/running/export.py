@@ -55,6 +55,8 @@ def export_controller(
 
     source, out = Path(source), Path(out)
     onnx_path = out.with_suffix(".onnx") if onnx else None
+    if onnx:
+        check_onnx(out)
     for path in (out, onnx_path):
         if path is not None:
             check_out(path, overwrite)
@@ -78,6 +80,20 @@ def export_controller(
             raise UserError(str(err)) from err
     diff = forward_difference(out, saved, stats, clip, low, high)
     return ExportResult(out, onnx_path, meta, diff)
+
+
+def check_onnx(out: Path) -> None:
+    """Before anything is written: ONNX export needs onnx and onnxscript, and a .pt name."""
+    import importlib.util
+
+    if out.suffix == ".onnx":
+        raise UserError(f"--out '{out}' is the TorchScript file; name it .pt, --onnx adds .onnx")
+    missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserError(
+            f"--onnx needs {' and '.join(missing)}: pip install 'pbml-control[export]' "
+            '(or -e ".[export]" in a checkout)'
+        )
 
 
 def check_out(path: Path, overwrite: bool) -> None:

@@ -349,3 +349,24 @@ def test_readme_export_example_runs_without_the_project(run200, tmp_path):
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_run_without_observation_normalisation_exports(tmp_path):
+    run = tmp_path / "run"
+    start_run(load_config(None, CARRIED + ["policy.obs_norm=false", "run.generations=2"]), run)
+    saved = read_policy(best_files_ranked(run)[0])  # what export takes by default
+    assert saved.obs_stats is None and saved.meta["obs_norm"] is None
+    out = tmp_path / "c.pt"
+    assert main(["export", str(run), "--out", str(out)]) == 0
+    import torch
+
+    obs = np.random.default_rng(1).standard_normal((4, 17)) * 20  # no clip without statistics
+    raw = saved.policy.batched(np.tile(saved.flat, (4, 1)))(obs.astype(np.float32))
+    got = torch.jit.load(str(out))(torch.from_numpy(obs)).numpy()
+    np.testing.assert_allclose(got, raw.astype(np.float64), rtol=0, atol=1e-5)  # box is [-1, 1]
+
+
+def test_onnx_needs_a_pt_name(run200, tmp_path, capsys):
+    out = tmp_path / "c.onnx"
+    assert main(["export", str(run200), "--out", str(out), "--onnx"]) == 2
+    assert "name it .pt" in capsys.readouterr().err and not out.exists()
