@@ -8,7 +8,7 @@ load it.
 
 from .base import BODY_LEGS, Policy
 from .dense import LinearPolicy, MLPPolicy
-from .io import load_policy, save_policy
+from .io import SavedPolicy, load_policy, policy_bytes, read_policy, save_policy
 from .layout import BatchedForward
 from .obs_norm import Normalizer, RunningStats
 from .registry import (
@@ -34,12 +34,15 @@ __all__ = [
     "Normalizer",
     "Policy",
     "RunningStats",
+    "SavedPolicy",
     "TorchModulePolicy",
     "UnknownPolicyError",
     "load_policy",
     "make_policy",
+    "policy_bytes",
     "policy_from_dict",
     "policy_options",
+    "read_policy",
     "register_policy",
     "registered_policy",
     "save_policy",

@@ -1,18 +1,29 @@
 """Save a policy with its weights and observation statistics, and load it back without pickle.
 
 One ``.npz`` file: ``spec`` (the policy's ``to_dict()`` as a JSON string), ``flat`` (float32
-weights) and, when given, ``obs/count``, ``obs/mean``, ``obs/m2``. Weights are meaningless without
-the normalisation they were evolved under, so the two travel together. Loading uses
-``allow_pickle=False``, so a file can never execute code; writing is atomic (temporary file, then
-``os.replace``), so an interrupted save leaves the previous file intact.
+weights), when given ``obs/count``, ``obs/mean``, ``obs/m2``, and ``meta`` (a JSON string saying
+where the weights came from: a run's ``best/`` files name the task, goal, seeds, fitness,
+generation, lineage and genome). Weights are meaningless without the normalisation they were
+evolved under, so the two travel together. Loading uses ``allow_pickle=False``, so a file can
+never execute code; writing is atomic (temporary file, then ``os.replace``), so an interrupted
+save leaves the previous file intact.
+
+``best/`` files written before the policy travelled inside them (only ``params``, the policy in
+``best/index.json`` and the run's latest statistics in ``best/obs_stats.npz``) still load, with a
+warning: those statistics are one generation newer than the ones that scored the fitness.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +32,20 @@ from .obs_norm import RunningStats
 from .registry import policy_from_dict
 
 _OBS_PREFIX = "obs/"
+_RESERVED = {"spec", "flat", "meta"}
+
+
+@dataclass(frozen=True)
+class SavedPolicy:
+    """What one policy file holds."""
+
+    policy: Policy
+    #: (num_params,) float32 weights.
+    flat: np.ndarray
+    #: The statistics the weights were evaluated with, or None (no normalisation).
+    obs_stats: RunningStats | None
+    #: Where the weights came from (``{}`` when the file says nothing).
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def save_policy(
@@ -28,30 +53,95 @@ def save_policy(
     policy: Policy,
     flat: np.ndarray,
     obs_stats: RunningStats | None = None,
+    meta: Mapping[str, Any] | None = None,
+    extra: Mapping[str, np.ndarray] | None = None,
 ) -> None:
-    flat = np.asarray(flat, dtype=np.float32)
-    if flat.shape != (policy.num_params,):
-        raise ValueError(f"flat must have shape ({policy.num_params},), got {flat.shape}")
-    arrays = {"spec": np.array(json.dumps(policy.to_dict())), "flat": flat}
-    if obs_stats is not None:
-        arrays.update({_OBS_PREFIX + k: v for k, v in obs_stats.to_arrays().items()})
+    """Write ``path`` atomically; ``meta`` must be JSON-able, ``extra`` arrays ride along."""
+    data = policy_bytes(policy, flat, obs_stats, meta, extra)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            fh.write(data)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def load_policy(path: str | os.PathLike[str]) -> tuple[Policy, np.ndarray, RunningStats | None]:
-    """``(policy, flat, obs_stats or None)`` as saved by ``save_policy``."""
+def policy_bytes(
+    policy: Policy,
+    flat: np.ndarray,
+    obs_stats: RunningStats | None = None,
+    meta: Mapping[str, Any] | None = None,
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> bytes:
+    """The content of a policy file, for writers that do their own atomic write."""
+    flat = np.asarray(flat, dtype=np.float32)
+    if flat.shape != (policy.num_params,):
+        raise ValueError(f"flat must have shape ({policy.num_params},), got {flat.shape}")
+    arrays = {"spec": np.array(json.dumps(policy.to_dict())), "flat": flat}
+    if meta is not None:
+        arrays["meta"] = np.array(json.dumps(dict(meta)))
+    if obs_stats is not None:
+        arrays.update({_OBS_PREFIX + k: v for k, v in obs_stats.to_arrays().items()})
+    for key, value in (extra or {}).items():
+        if key in _RESERVED or key.startswith(_OBS_PREFIX):
+            raise ValueError(f"extra array name {key!r} is reserved")
+        arrays[key] = np.asarray(value)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def read_policy(path: str | os.PathLike[str]) -> SavedPolicy:
+    """Everything a policy file holds (also a ``best/`` file of an older version)."""
     with np.load(path, allow_pickle=False) as data:
-        policy = policy_from_dict(json.loads(str(data["spec"])))
-        flat = data["flat"].astype(np.float32)
-        obs = {k[len(_OBS_PREFIX) :]: data[k] for k in data.files if k.startswith(_OBS_PREFIX)}
+        arrays = {key: data[key] for key in data.files}
+    if "spec" not in arrays and "params" in arrays:
+        return _read_legacy_best(Path(path), arrays)
+    if "spec" not in arrays or "flat" not in arrays:
+        raise ValueError(f"{path}: not a policy file (it needs 'spec' and 'flat' arrays)")
+    policy = policy_from_dict(json.loads(str(arrays["spec"])))
+    flat = arrays["flat"].astype(np.float32)
     if flat.shape != (policy.num_params,):
         raise ValueError(f"{path}: flat has shape {flat.shape}, spec needs ({policy.num_params},)")
-    return policy, flat, RunningStats.from_arrays(obs) if obs else None
+    obs = {k[len(_OBS_PREFIX) :]: v for k, v in arrays.items() if k.startswith(_OBS_PREFIX)}
+    meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
+    return SavedPolicy(policy, flat, RunningStats.from_arrays(obs) if obs else None, meta)
+
+
+def load_policy(path: str | os.PathLike[str]) -> tuple[Policy, np.ndarray, RunningStats | None]:
+    """``(policy, flat, obs_stats or None)`` as saved by ``save_policy`` (or in a run's best/)."""
+    saved = read_policy(path)
+    return saved.policy, saved.flat, saved.obs_stats
+
+
+def _read_legacy_best(path: Path, arrays: dict[str, np.ndarray]) -> SavedPolicy:
+    """A best/ genome from before best/ files held their policy: rebuilt from its siblings."""
+    index_path = path.parent / "index.json"
+    if not index_path.is_file():
+        raise ValueError(f"{path}: an old best/ file without its best/index.json")
+    index = json.loads(index_path.read_text())
+    policy = policy_from_dict(index["policy"])
+    stats_path = path.parent / "obs_stats.npz"
+    stats = None
+    if stats_path.is_file():
+        with np.load(stats_path, allow_pickle=False) as data:
+            stats = RunningStats.from_arrays({key: data[key] for key in data.files})
+        warnings.warn(
+            f"{path} was written by an older version: its observation statistics are the run's "
+            "latest, one generation newer than those that scored its fitness; run `pbml resume "
+            "RUN_DIR --generations N` (N > the run's generations) to rewrite best/",
+            stacklevel=3,
+        )
+    meta = {
+        "task": {"id": index.get("task")},
+        "genome": int(arrays["id"]),
+        "lineage": int(arrays["lineage_id"]),
+        "fitness": float(arrays["fitness"]),
+        "run_generation": index.get("generation"),
+        "obs_stats": "latest" if stats is not None else None,
+    }
+    flat = arrays["params"].astype(np.float32)
+    return SavedPolicy(policy, flat, stats, meta)

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "resume",
     "transfer",
     "record",
+    "export",
     "plot",
     "experiment",
     "study",

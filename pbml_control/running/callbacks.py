@@ -1,12 +1,11 @@
-"""Callbacks that subscribe to the generation loop: CSV logs, checkpoints, progress, best genomes.
+"""Callbacks that subscribe to the generation loop: CSV logs, checkpoints, progress (best genomes:
+`pbml_control.running.best`).
 
 Each has `on_start(exp, state)`, `on_generation(exp, event)` and `on_end(exp, state, interrupted)`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import sys
 import time
 from pathlib import Path
@@ -15,14 +14,12 @@ from typing import Any, TextIO
 import numpy as np
 
 from pbml_control.running.checkpoint import (
-    atomic_write_bytes,
-    atomic_write_text,
     list_checkpoints,
     prefixed,
     remove_stray_temps,
 )
 from pbml_control.running.checkpoint import save_checkpoint as write_checkpoint
-from pbml_control.running.run_files import CsvLog, best_per_lineage, lineage_rows, survivor_records
+from pbml_control.running.run_files import CsvLog, lineage_rows, survivor_records
 from pbml_control.seeding import generator_state
 
 
@@ -77,6 +74,7 @@ def state_arrays(state) -> dict[str, np.ndarray]:
     if state.obs_stats is not None:
         arrays.update(prefixed(state.obs_stats.to_arrays(), "obs"))
     arrays.update(prefixed(state.ancestry.to_arrays(), "anc"))
+    arrays.update(prefixed(state.scoring.to_arrays(), "score"))
     return arrays
 
 
@@ -133,55 +131,6 @@ class Checkpointer(Callback):
     def on_end(self, exp, state, interrupted: bool) -> None:
         if self._saved_at != state.population.generation:
             self.save(exp, state)
-
-
-class BestGenomes(Callback):
-    """best/: the fittest evaluated genome of each surviving lineage, with what rebuilds it."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.folder = run_dir / "best"
-
-    def on_end(self, exp, state, interrupted: bool) -> None:
-        pop = state.population
-        self.folder.mkdir(exist_ok=True)
-        index = []
-        for rank, i in enumerate(best_per_lineage(pop)):
-            name = f"lineage_{int(pop.lineage_ids[i]):06d}.npz"
-            buffer = io.BytesIO()
-            np.savez(
-                buffer,
-                params=pop.params[i],
-                log_sigma=pop.log_sigma[i],
-                gate_logit=pop.gate_logit[i],
-                id=pop.ids[i],
-                lineage_id=pop.lineage_ids[i],
-                fitness=pop.fitness[i],
-            )
-            atomic_write_bytes(self.folder / name, buffer.getvalue())
-            index.append(
-                {
-                    "rank": rank,
-                    "file": name,
-                    "id": int(pop.ids[i]),
-                    "lineage": int(pop.lineage_ids[i]),
-                    "fitness": float(pop.fitness[i]),
-                }
-            )
-        meta = {
-            "task": exp.cfg.task.id,
-            "policy": exp.policy.to_dict(),
-            "generation": pop.generation,
-            "genomes": index,
-        }
-        atomic_write_text(self.folder / "index.json", json.dumps(meta, indent=1))
-        keep = {entry["file"] for entry in index}
-        for stale in self.folder.glob("lineage_*.npz"):  # lineages extinct since a resume
-            if stale.name not in keep:
-                stale.unlink()
-        if state.obs_stats is not None:
-            buffer = io.BytesIO()
-            np.savez(buffer, **state.obs_stats.to_arrays())
-            atomic_write_bytes(self.folder / "obs_stats.npz", buffer.getvalue())
 
 
 class Progress(Callback):

@@ -11,8 +11,8 @@ from pbml_control.analysis.plots import LineageShares
 from pbml_control.errors import CheckpointError, ConfigError, Terminated, UserError
 from pbml_control.evolution.ancestry import Ancestry
 from pbml_control.evolution.genome import Population
+from pbml_control.running.best import BestGenomes
 from pbml_control.running.callbacks import (
-    BestGenomes,
     Checkpointer,
     LineageLog,
     MetricsLog,
@@ -27,6 +27,7 @@ from pbml_control.running.checkpoint import (
 )
 from pbml_control.running.config import Config, config_from_toml_text, dump_config, imports_unasked
 from pbml_control.running.run_files import MARKER, prepare_run_dir
+from pbml_control.running.scoring import Scoring
 from pbml_control.running.trainer import (
     Experiment,
     TrainState,
@@ -112,6 +113,8 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
             obs_stats = RunningStats.from_arrays(obs)
         anc = split_arrays(arrays, "anc")  # absent in checkpoints of older versions
         ancestry = Ancestry.from_arrays(anc) if anc else Ancestry.of(population)
+        score = split_arrays(arrays, "score")  # absent in older checkpoints: origins unknown
+        scoring = Scoring.from_arrays(score) if score else Scoring()
     except (KeyError, ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(f"checkpoint content is inconsistent: {err}") from err
     if int(meta.get("generation", population.generation)) != population.generation:
@@ -125,7 +128,7 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
             f"has {exp.layout.num_params}"
         )
     steps, rollouts = int(meta.get("env_steps", 0)), int(meta.get("rollouts", 0))
-    return TrainState(population, rng, obs_stats, steps, rollouts, ancestry)
+    return TrainState(population, rng, obs_stats, steps, rollouts, ancestry, scoring)
 
 
 def read_checkpoint_config(meta: dict) -> Config:

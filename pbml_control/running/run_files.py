@@ -7,7 +7,8 @@ RUN_DIR/
                   module sigmas and gates (survivors get theirs at the end, death left empty)
   checkpoints/    full-state checkpoints (pbml_control.running.checkpoint)
   lineage_shares.csv  share of the top lineages per generation (for the Muller plot)
-  best/           the best genome of each surviving lineage, at the end
+  best/           the best genome of each surviving lineage, at the end: one self-describing
+                  policy file each (pbml_control.running.best), and index.json
   plots/          PNGs (`pbml plot`, and the end of `pbml train`)
   videos/         `pbml record` output
   transfers/      `pbml transfer` output: adaptation.csv and its plot, one folder per transfer
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 from pathlib import Path
@@ -28,7 +30,7 @@ import numpy as np
 
 from pbml_control.errors import UserError
 from pbml_control.evolution.genome import ModuleLayout, Population
-from pbml_control.running.checkpoint import atomic_write_text
+from pbml_control.running.checkpoint import atomic_write_text, list_checkpoints
 
 #: The file that marks a folder as a run directory this tool created (`--overwrite` removes
 #: only such folders).
@@ -178,3 +180,17 @@ def best_per_lineage(pop: Population) -> list[int]:
         if lineage not in best or pop.fitness[i] > pop.fitness[best[lineage]]:
             best[lineage] = int(i)
     return sorted(best.values(), key=lambda i: -pop.fitness[i])
+
+
+def best_is_stale(run_dir: Path) -> bool:
+    """best/ is written at the end of a run; a resume that was interrupted leaves it behind the
+    latest checkpoint, whose population is then the newer source."""
+    found = list_checkpoints(run_dir / "checkpoints")
+    if not found:
+        return False
+    latest = int(found[-1].stem.split("_")[1])
+    try:
+        best = int(json.loads((run_dir / "best" / "index.json").read_text())["generation"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return False  # _from_best reports the damage
+    return best < latest

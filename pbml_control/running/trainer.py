@@ -22,6 +22,7 @@ from pbml_control.evolution.selection.base import merge_fitness
 from pbml_control.rollout import EnvSpec, EvalBatch, Pool, RolloutResult, pool_from_config
 from pbml_control.running.config import Config
 from pbml_control.running.goals import GoalSchedule, make_schedule
+from pbml_control.running.scoring import Scoring
 from pbml_control.seeding import (
     Purpose,
     evaluation_seed,
@@ -56,10 +57,14 @@ class TrainState:
     rollouts: int = 0
     #: Ancestors of the living genomes (for lineage/tmrca); None: known from the population.
     ancestry: Ancestry | None = None
+    #: Which generation (and statistics) scored each genome's fitness; None: nothing known yet.
+    scoring: Scoring | None = None
 
     def __post_init__(self) -> None:
         if self.ancestry is None:
             self.ancestry = Ancestry.of(self.population)
+        if self.scoring is None:
+            self.scoring = Scoring()
 
 
 @dataclass
@@ -275,6 +280,9 @@ def train(exp: Experiment, state: TrainState, callbacks: list) -> TrainState:
             state.env_steps + scored.steps,
             state.rollouts + scored.rollouts,
             state.ancestry.advanced(population),
+            state.scoring.advanced(
+                state.population, scored.index, generation, state.obs_stats, population
+            ),
         )
         row = generation_row(
             generation,

@@ -9,6 +9,7 @@ MuJoCo: the GL backend must be chosen before that (`pbml_control.video.gl`).
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +20,12 @@ import numpy as np
 from pbml_control.errors import CheckpointError, ConfigError, UserError
 from pbml_control.evolution.genome import Population
 from pbml_control.running.checkpoint import (
-    list_checkpoints,
     load_checkpoint,
     resolve_checkpoint,
     split_arrays,
 )
 from pbml_control.running.config import Config, config_from_toml_text, imports_unasked
-from pbml_control.running.run_files import best_per_lineage
+from pbml_control.running.run_files import best_is_stale, best_per_lineage
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class RankedGenome:
     lineage: int
     fitness: float
     rank: int
+    #: The observation statistics that scored ``fitness`` (best/ files); None: the run's.
+    obs_stats: dict[str, np.ndarray] | None = None
 
     @property
     def label(self) -> str:
@@ -74,23 +76,9 @@ def load_run_genomes(path: str | Path) -> RunGenomes:
     path = Path(path)
     if not path.exists():
         raise UserError(f"'{path}' does not exist (give a run directory or a checkpoint file)")
-    if (path / "best" / "index.json").is_file() and not _best_is_stale(path):
+    if (path / "best" / "index.json").is_file() and not best_is_stale(path):
         return _from_best(path)
     return _from_checkpoint(path)
-
-
-def _best_is_stale(run_dir: Path) -> bool:
-    """best/ is written at the end of a run; a resume that was interrupted leaves it behind the
-    latest checkpoint, whose population is then the newer source."""
-    found = list_checkpoints(run_dir / "checkpoints")
-    if not found:
-        return False
-    latest = int(found[-1].stem.split("_")[1])
-    try:
-        best = int(json.loads((run_dir / "best" / "index.json").read_text())["generation"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
-        return False  # _from_best reports the damage
-    return best < latest
 
 
 def _read_config(text: str, where: Path) -> Config:
@@ -129,20 +117,29 @@ def _from_best(run_dir: Path) -> RunGenomes:
         policy, generation = index["policy"], int(index["generation"])
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
         raise CheckpointError(f"'{best / 'index.json'}' is unreadable: {err}") from err
-    stats_path = best / "obs_stats.npz"
+    stats_path = best / "obs_stats.npz"  # written by older versions only
     obs_stats = _load_npz(stats_path) if stats_path.is_file() else None
     config = _read_config(config_path.read_text(), config_path)
     return RunGenomes(config, policy, obs_stats, genomes, generation, run_dir)
 
 
 def _best_entry(best: Path, entry: dict[str, Any]) -> RankedGenome:
-    arrays = _load_npz(best / entry["file"])
+    from pbml_policies import read_policy
+
+    path = best / entry["file"]
+    try:
+        with warnings.catch_warnings():  # an older best/ file: the run's latest statistics
+            warnings.simplefilter("ignore")
+            saved = read_policy(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise CheckpointError(f"'{path}' cannot be read: {err}") from err
     return RankedGenome(
-        params=np.asarray(arrays["params"], dtype=np.float32),
+        params=saved.flat,
         id=int(entry["id"]),
         lineage=int(entry["lineage"]),
         fitness=float(entry["fitness"]),
         rank=int(entry["rank"]),
+        obs_stats=None if saved.obs_stats is None else saved.obs_stats.to_arrays(),
     )
 
 

@@ -142,6 +142,8 @@ def _spec(opts: RecordOptions, run: RunGenomes, task_id: str, goal):
 def _render(run: RunGenomes, genomes, spec, out: Path, progress: bool) -> RecordResult:
     from pbml_control.video.render import Recorder
 
+    if not run.config.policy.obs_norm:
+        genomes = [dataclasses.replace(g, obs_stats=None) for g in genomes]
     obs_stats = run.obs_stats if run.config.policy.obs_norm else None
     recorder = Recorder(genomes, run.policy, obs_stats, spec)
     partial = out.with_name(f".{out.stem}.partial{out.suffix}")

@@ -154,11 +154,13 @@ class Recorder:
             policy = policy_from_dict(policy_dict)
         except ValueError as err:
             raise UserError(f"the run's policy: {err}") from err
-        normalize = None if obs_stats is None else RunningStats.from_arrays(obs_stats).normalizer()
         self.spec = spec
         self.panels: list[Panel] = []
         try:
             for genome in genomes:
+                # A genome's own statistics (those that scored it, from best/) before the run's.
+                stats = obs_stats if genome.obs_stats is None else genome.obs_stats
+                normalize = None if stats is None else RunningStats.from_arrays(stats).normalizer()
                 self.panels.append(Panel(genome, policy, normalize, spec))
             self._check_dims(policy)
         except BaseException:
