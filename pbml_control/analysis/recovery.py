@@ -58,10 +58,15 @@ def early_late(table: list[dict]) -> dict[str, dict[str, float]] | None:
     third = max(1, len(table) // 3)
     groups = {"early": table[:third], "late": table[-third:]}
     return {
-        name: {
-            k: float(np.nanmean([r[k] for r in group]))
-            for k in ("start", "gain", "closed", "gens_to_90")
-        }
+        name: {k: _mean([r[k] for r in group]) for k in ("start", "gain", "closed", "gens_to_90")}
         | {"segments": f"{group[0]['segment']}-{group[-1]['segment']}"}
         for name, group in groups.items()
     }
+
+
+def _mean(values: list[float]) -> float:
+    """Mean of the non-NaN values (as np.nanmean); NaN, without numpy's empty-slice warning,
+    when there are none."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[~np.isnan(finite)]
+    return float(finite.mean()) if finite.size else float("nan")
