@@ -36,18 +36,27 @@ def summary_writer_class():
 
 
 def scalars(row: dict) -> dict[str, float]:
-    """The row's numeric columns as floats (the generation is the step, text is skipped)."""
+    """The row's numeric columns as floats (the generation is the step). A text column of numbers
+    (`goal/value`, e.g. "2 0") becomes one scalar, or one per coordinate (`goal/value/0`, ...)."""
     out = {}
     for key, value in row.items():
-        if key == "generation" or isinstance(value, bool | str) or value is None:
+        if key == "generation" or isinstance(value, bool) or value is None:
             continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(number):
-            out[key] = number
-    return out
+        numbers = _numbers(value)
+        if len(numbers) == 1:
+            out[key] = numbers[0]
+        else:
+            out.update({f"{key}/{i}": v for i, v in enumerate(numbers)})
+    return {key: v for key, v in out.items() if math.isfinite(v)}
+
+
+def _numbers(value) -> list[float]:
+    """[value] for a number, the numbers of a space-separated text, [] for anything else."""
+    parts = value.split() if isinstance(value, str) else [value]
+    try:
+        return [float(v) for v in parts]
+    except (TypeError, ValueError):
+        return []
 
 
 class TensorBoardLog(Callback):
