@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value, e.g. --set population.size=128 (repeatable)",
+        help="override a config value, e.g. --set population.size=128 (repeatable; default: none)",
     )
     p.add_argument(
         "--out",

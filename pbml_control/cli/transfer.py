@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="NAME=RUN_DIR",
-        help="a baseline run to compare, e.g. greedy=runs/hc_greedy (repeatable)",
+        help="a baseline run to compare, e.g. greedy=runs/hc_greedy (repeatable; default: none)",
     )
     p.add_argument(
         "--out", type=Path,
