@@ -37,6 +37,14 @@ def _status(row: dict) -> str:
     )
 
 
+def _short_status(row: dict) -> str:
+    """The bar's tail: short, so the bar itself keeps room on an 80-column terminal."""
+    return (
+        f"max {row['pop/fitness_max']:.1f} mean {row['pop/fitness_mean']:.1f} "
+        f"lineages {row['lineage/alive']}"
+    )
+
+
 class Progress(Callback):
     """tqdm on a terminal; otherwise a line at the first and last generation and every
     `interval` seconds between (`clock` is injectable so tests need not wait)."""
@@ -80,7 +88,7 @@ class Progress(Callback):
         done = run_fraction(exp.cfg, event.state)
         if self.bar is not None:
             target = event.generation + 1 if self.by_generation else round(100 * done)
-            self.bar.set_postfix_str(_status(event.row), refresh=False)
+            self.bar.set_postfix_str(_short_status(event.row), refresh=False)
             self.bar.update(target - self.bar.n)
             return
         now = self.clock()

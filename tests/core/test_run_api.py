@@ -118,7 +118,7 @@ def test_on_a_terminal_progress_is_a_tqdm_bar():
         progress.on_generation(exp, event)
     progress.on_end(exp, events[-1].state, False)
     text = stream.getvalue()
-    assert "\r" in text and "5/5" in text and "fitness max 1.50" in text
+    assert "\r" in text and "5/5" in text and "max 1.5 mean 0.5 lineages 3" in text
     assert text.endswith("\n")  # the bar's line is closed
 
 
