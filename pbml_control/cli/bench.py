@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.bench.throughput import Settings, describe, machine, run_bench, table
 
     check_args(args)
+    if args.json:  # before the measurement, so a bad path fails at once
+        from pbml_control.running.run_files import create_parents
+
+        create_parents(args.json, "--json")
     base = QUICK if args.quick else {"population": 64, "steps": 1000, "repeats": 5}
     chosen = {key: getattr(args, key) for key in base if getattr(args, key) is not None}
     settings = Settings(
