@@ -62,6 +62,13 @@ def test_goal_errors_quote_plain_numbers(trained, capsys):  # noqa: F811
     assert "goal [5.0, 3.0]" in err and "array(" not in err
 
 
+def test_record_goal_errors_quote_plain_numbers(trained, tmp_path, capsys):  # noqa: F811
+    out = str(tmp_path / "v.mp4")
+    assert main(["record", str(trained), "--goal", "9", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert "goal 9.0 is out of range" in err and "array(" not in err
+
+
 def test_config_goal_errors_quote_plain_numbers(tmp_path, capsys):
     config = tmp_path / "c.toml"
     config.write_text('[goals]\nschedule = "list"\ngoals = [[7.0], [1.0]]\n')

@@ -123,4 +123,7 @@ def test_fitness_plot_names_the_goal_unit(tiny_run, tmp_path):  # noqa: F811
     fig = figures.fitness_figure(gens, {"max": gens}, data.goal_changes(rows), "m/s")
     (ax,) = fig.axes
     assert "(m/s)" in ax.get_title()
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[0].endswith(" m/s") and len(labels) == len(data.goal_changes(rows))
+    assert "array(" not in " ".join(labels)
     assert all(float(t).is_integer() for t in ax.get_xticks())

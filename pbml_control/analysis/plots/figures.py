@@ -66,16 +66,17 @@ def mark_goals(
     ax: Axes, changes: list[tuple[float, str]], label_goals: bool = True, unit: str = ""
 ) -> None:
     """Dotted lines where the goal changes; each goal's value on top when there are few (room
-    is made above the data, so the labels never sit on a line). The unit goes in the title:
-    `goal_title`."""
+    is made above the data, so the labels never sit on a line). The unit follows the first value
+    and is in the title (`goal_title`)."""
     for generation, _ in changes[1:]:
         ax.axvline(generation - 0.5, color="0.4", lw=0.9, ls=":")
     if not label_goals or not changes or len(changes) > MAX_GOAL_LABELS:
         return
     _headroom(ax, 0.1)
-    for generation, goal in changes:
+    for i, (generation, goal) in enumerate(changes):
         if goal:
-            ax.annotate(short_goal(goal), (max(generation - 0.5, ax.get_xlim()[0]), 1.0),
+            text = short_goal(goal) + (f" {unit}" if unit and i == 0 else "")
+            ax.annotate(text, (max(generation - 0.5, ax.get_xlim()[0]), 1.0),
                         xycoords=("data", "axes fraction"), xytext=(3, -3),
                         textcoords="offset points", va="top", fontsize=9, color="0.15")  # fmt: skip
 
