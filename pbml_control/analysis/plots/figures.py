@@ -140,7 +140,7 @@ def mutation_figure(
     for ax in (top, bottom):
         mark_goals(ax, changes, label_goals=ax is top, unit=unit)
     if sigma:
-        top.legend(fontsize=9, ncol=min(len(sigma), 4), loc="best")
+        top.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="module")
     return fig
 
 
