@@ -65,6 +65,8 @@ def early_late(table: list[dict]) -> dict[str, dict[str, float]] | None:
 
 
 def _mean(values: list[float]) -> float:
-    """Mean of the values that are not NaN; NaN (and no warning) when there are none."""
-    finite = [v for v in values if not np.isnan(v)]
-    return float(np.mean(finite)) if finite else float("nan")
+    """Mean of the non-NaN values (as np.nanmean); NaN, without numpy's empty-slice warning,
+    when there are none."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[~np.isnan(finite)]
+    return float(finite.mean()) if finite.size else float("nan")

@@ -15,6 +15,12 @@ from contextlib import contextmanager
 
 from pbml_control.errors import Terminated, UserError
 
+#: What `pbml --help` says first (the module docstring above is for developers).
+DESCRIPTION = (
+    "Evolve adaptable MuJoCo robot controllers with Population-Based Meta Learning: train a "
+    "population, then plot, record, transfer or resume the run."
+)
+
 #: Subcommand modules, in the order `pbml --help` lists them. A module that is not there yet is
 #: skipped, so the CLI works while parts of the toolkit are missing.
 COMMAND_MODULES = (
@@ -30,19 +36,59 @@ COMMAND_MODULES = (
 )
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Every option that takes a value shows its default: appended as "(default: X)" unless the
+    help already says what the default is (for a default of None it must: "default: the run's")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text.lower() or not action.option_strings or action.nargs == 0:
+            return text
+        if default is None or default is argparse.SUPPRESS or default == []:
+            return text
+        if isinstance(default, list | tuple):
+            shown = " ".join(str(v) for v in default).replace("%", "%%")
+            return f"{text} (default: {shown})"
+        return f"{text} (default: %(default)s)"
+
+
+class CommandsFormatter(argparse.HelpFormatter):
+    """`pbml --help`: every command name (the longest, "experiment", too) on the line of its help.
+    argparse sizes the name column without the commands' extra indent, so it is widened here."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=18)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        self._action_max_length = max(self._action_max_length, 16)
+
+
 class Parser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line on stderr and exit status 2."""
+    """An argparse parser whose errors are one line on stderr and exit status 2, and whose help
+    shows every default."""
+
+    def __init__(self, *args, formatter_class=DefaultsFormatter, **kwargs) -> None:
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message: str) -> None:  # noqa: D401 - argparse API
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="pbml", description=__doc__.splitlines()[0])
+    parser = Parser(
+        prog="pbml",
+        description=DESCRIPTION,
+        epilog="`pbml COMMAND --help` shows a command's options and their defaults.",
+        formatter_class=CommandsFormatter,
+    )
     from pbml_control import __version__
 
     parser.add_argument("--version", action="version", version=f"pbml-control {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=Parser, title="commands"
+    )
     sub.required = True
     for name in COMMAND_MODULES:
         try:
@@ -120,12 +166,24 @@ def _main(argv: list[str] | None) -> int:
         print(f"pbml {args.command}: error: out of memory (population or network too large "
               "for this machine)", file=sys.stderr)  # fmt: skip
         return 1
-    except Terminated:
-        print(f"pbml {args.command}: terminated (SIGTERM)", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print(f"pbml {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"pbml {args.command}: {what}{saved_note(err)}", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
+
+
+def saved_note(err: KeyboardInterrupt) -> str:
+    """'; saved checkpoint C (generation N); continue with: pbml resume RUN' when the run
+    saved one on the way out (`pbml_control.running.run` sets these attributes)."""
+    checkpoint = getattr(err, "checkpoint", None)
+    if checkpoint is None:
+        return ""
+    from pbml_control.running.run import resume_command
+
+    return (
+        f"; saved checkpoint {checkpoint} (generation {err.generation}); continue with: "
+        f"{resume_command(err.run_dir)}"
+    )
 
 
 if __name__ == "__main__":

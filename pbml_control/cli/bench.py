@@ -14,7 +14,7 @@ COUNTS = ("population", "steps", "repeats", "workers", "chunk-size")
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "bench",
-        help="measure rollout throughput per backend against the physics limit",
+        help="measure rollout throughput against the physics limit",
         description="Measure genome-environment steps per second of whole generations on the "
         "serial, process and (asked for by name) Ray backends, and of EnvPool and EvoTorch on the "
         "plain HalfCheetah-v5/Ant-v5 bodies (if installed), next to the physics limit (bare "
@@ -43,7 +43,12 @@ def add_parser(sub) -> None:
         action="store_true",
         help="a fast smoke run: population 8, 50 steps, 2 rounds (explicit options win)",
     )
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the records as JSON")
+    p.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="also write the records as JSON (default: not written)",
+    )
     p.set_defaults(func=run)
 
 
@@ -74,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.bench.throughput import Settings, describe, machine, run_bench, table
 
     check_args(args)
+    if args.json:  # before the measurement, so a bad path fails at once
+        from pbml_control.running.run_files import create_parents
+
+        create_parents(args.json, "--json")
     base = QUICK if args.quick else {"population": 64, "steps": 1000, "repeats": 5}
     chosen = {key: getattr(args, key) for key in base if getattr(args, key) is not None}
     settings = Settings(

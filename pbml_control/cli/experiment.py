@@ -65,7 +65,7 @@ def _common(parser: argparse.ArgumentParser, settings: type, out: str) -> None:
         "--out",
         type=Path,
         default=Path(out),
-        help="output folder; its parent must exist (default %(default)s)",
+        help="output folder, created with any missing parents",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing output folder"

@@ -9,7 +9,7 @@ from pathlib import Path
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "export",
-        help="write a run's best genome as a self-contained TorchScript (and ONNX) controller",
+        help="a run's best genome as a standalone TorchScript controller",
         description="Write the best genome of a run (or of one lineage, or of a checkpoint) as "
         "a TorchScript module with the observation normalisation that scored it and the "
         "scaling onto the task's action box inside: torch.jit.load(OUT)(obs) is the action for "
@@ -17,7 +17,10 @@ def add_parser(sub) -> None:
         "seeds, policy, fitness, lineage, generation) is stored in the archive as pbml.json.",
     )
     p.add_argument("source", type=Path, help="run directory, or a best/lineage_*.npz file")
-    p.add_argument("--out", type=Path, required=True, help="output file, e.g. controller.pt")
+    p.add_argument(
+        "--out", type=Path, required=True,
+        help="output file, e.g. controller.pt (required, no default; missing folders are created)",
+    )  # fmt: skip
     p.add_argument(
         "--lineage", type=int, metavar="K",
         help="export the best genome of lineage K (the id in best/lineage_K.npz and "
@@ -26,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--checkpoint", type=Path,
         help="take the genome from this checkpoint of the run (RUN/checkpoints/gen_N.json) "
-        "instead of best/",
+        "instead of best/ (default: best/, the run's end)",
     )  # fmt: skip
     p.add_argument(
         "--onnx", action="store_true",

@@ -9,7 +9,7 @@ from pathlib import Path
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "plot",
-        help="write a run's plots (fitness, mutation, lineages, transfers) as PNGs",
+        help="write a run's plots (fitness, mutation, lineages) as PNGs",
         description="Write PNG plots into RUN_DIR/plots/: fitness.png (max, mean, median; goal "
         "changes marked), mutation.png (per-module radius and gate), muller.png (lineage "
         "shares, when lineage_shares.csv was recorded) and adaptation_<name>.png for each "

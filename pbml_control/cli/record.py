@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -43,6 +41,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pbml_control.cli.args import goal_text
     from pbml_control.video.record import RecordOptions, record_video
 
     opts = RecordOptions(
@@ -62,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
     result = record_video(opts)
     for i, genome in enumerate(result.genomes):
         print(f"panel {i + 1}: {genome.label}  (genome {genome.id})")
-    goal = "none" if result.goal is None else np.array2string(np.asarray(result.goal), precision=3)
+    goal = goal_text(result.goal)
     print(f"wrote {result.path}  ({result.frames} frames at {result.fps} fps, goal {goal})")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -15,23 +16,27 @@ def add_parser(sub) -> None:
     )
     p.add_argument("run_dir", type=Path, help="run directory written by `pbml train`")
     p.add_argument(
-        "--generations", type=int, help="total number of generations the run should reach"
+        "--generations",
+        type=int,
+        help="total number of generations the run should reach (default: its run.generations)",
     )
     p.add_argument(
         "--checkpoint",
         type=Path,
         help="continue from this checkpoint of the run (RUN_DIR/checkpoints/gen_N.json) "
-        "instead of the latest, e.g. when the latest is damaged",
+        "instead of the latest, e.g. when the latest is damaged (default: the latest)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pbml_control.cli.train import finish
-    from pbml_control.running.config import load_config
-    from pbml_control.running.run import resume_run
+    """Resume, then (inside resume_run) the summary and plots; a finished run is not an error:
+    the message says how to ask for more generations, and the exit status is 0."""
+    from pbml_control.running.run import RunFinished, resume_run
 
-    resume_run(args.run_dir, args.generations, not args.quiet, args.checkpoint)
-    finish(args.run_dir, load_config(args.run_dir / "config.toml"))
+    try:
+        resume_run(args.run_dir, args.generations, not args.quiet, args.checkpoint)
+    except RunFinished as done:
+        print(f"pbml resume: {done}", file=sys.stderr)
     return 0

@@ -11,7 +11,7 @@ from pathlib import Path
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "study",
-        help="run a resumable multi-seed study (arms x seeds), probe it, test its hypotheses",
+        help="run a multi-seed study with controls, test its hypotheses",
         description="Run every (arm, seed) of a study file as its own run under the study "
         "folder, probe every final population on held-out goals, and write results.csv, "
         "report.md (paired statistics per hypothesis) and plots. Running the same command "
@@ -19,13 +19,15 @@ def add_parser(sub) -> None:
         "refused. See studies/ for examples.",
     )
     p.add_argument("study", type=Path, help="study file, e.g. studies/moving_target.toml")
-    p.add_argument("--out", type=Path, help="study folder (default: runs/studies/<name>)")
     p.add_argument(
-        "--workers", type=int, default=2, help="runs at once, one core each (default %(default)s)"
+        "--out",
+        type=Path,
+        help="study folder, created with missing parents (default: runs/studies/<name>)",
     )
+    p.add_argument("--workers", type=int, default=2, help="runs at once, one core each")
     p.add_argument(
         "--backend", choices=("process", "serial", "ray"), default="process",
-        help="where runs go: local processes (default), this process, or a Ray cluster",
+        help="where runs go: local processes, this process, or a Ray cluster",
     )  # fmt: skip
     p.add_argument(
         "--address",
@@ -46,8 +48,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
     study = load_study(args.study)
     out = args.out or Path("runs") / "studies" / study.head.name
-    if args.out is None:
-        out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if args.report_only:
         results = collect(study, out)

@@ -21,9 +21,13 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value, e.g. --set population.size=128 (repeatable)",
+        help="override a config value, e.g. --set population.size=128 (repeatable; default: none)",
     )
-    p.add_argument("--out", type=Path, help="run directory (default: runs/<run.name>)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="run directory, created with missing parents (default: runs/<run.name>)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -34,20 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.running.run import start_run
 
     cfg = load_config(args.config, args.overrides)
-    out = args.out
-    if out is None:  # the default parent, runs/, is created; an explicit --out's must exist
-        out = Path("runs") / cfg.run.name
-        out.parent.mkdir(exist_ok=True)
+    out = args.out if args.out is not None else Path("runs") / cfg.run.name
+    # start_run creates missing parents, trains, prints the summary and writes the plots.
     start_run(cfg, out, overwrite=args.overwrite, progress=not args.quiet)
-    finish(out, cfg)
     return 0
-
-
-def finish(run_dir: Path, cfg) -> None:
-    """What `train` and `resume` print and write at the end: the summary, then the plots."""
-    from pbml_control.analysis.plots import plot_run
-    from pbml_control.analysis.report import print_summary
-
-    print_summary(run_dir)
-    if cfg.run.plots:
-        print(f"plots: {', '.join(str(p) for p in plot_run(run_dir))}")

@@ -15,7 +15,7 @@ from pbml_control.cli.args import parse_goal
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "transfer",
-        help="adapt a run's final population to new goals or a new task of the same body",
+        help="adapt a trained population to new goals or a sibling task",
         description="Seed a population from a run's final population (all lineages, with their "
         "mutation functions), evolve it for K generations on held-out goals or another task of "
         "the same body, and write the adaptation curve (fitness after 0..K generations) as CSV "
@@ -25,12 +25,14 @@ def add_parser(sub) -> None:
     p.add_argument("run_dir", type=Path, help="run directory written by `pbml train`")
     p.add_argument("--task", help="task id (default: the run's task)")
     goal = p.add_mutually_exclusive_group()
-    goal.add_argument("--goal", help="one goal, e.g. 1.5 or '2.0,-1.0'")
+    goal.add_argument(
+        "--goal", help="one goal, e.g. 1.5 or '2.0,-1.0' (default: goals sampled with --goals)"
+    )
     goal.add_argument(
         "--goals",
         choices=("test", "train"),
         default="test",
-        help="sample goals from the task's held-out test split (default) or train",
+        help="sample goals from the task's held-out test split or train",
     )
     p.add_argument("--num-goals", type=int, default=3, help="goals sampled with --goals")
     p.add_argument("--generations", type=int, default=10, help="K: generations of adaptation")
@@ -46,11 +48,12 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="NAME=RUN_DIR",
-        help="a baseline run to compare, e.g. greedy=runs/hc_greedy (repeatable)",
+        help="a baseline run to compare, e.g. greedy=runs/hc_greedy (repeatable; default: none)",
     )
     p.add_argument(
         "--out", type=Path,
-        help="output folder (default RUN_DIR/transfers/<task>_<goal or split and count>)",
+        help="output folder, created with missing parents (default: "
+        "RUN_DIR/transfers/<task>_<goal or split and count>)",
     )  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.set_defaults(func=run)
@@ -97,7 +100,7 @@ def parse_sources(args):
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.errors import UserError
-    from pbml_control.running.run_files import claim_folder
+    from pbml_control.running.run_files import claim_folder, create_parents
     from pbml_control.running.transfer import (
         CURVE_FIELDS,
         TransferPlan,
@@ -113,10 +116,9 @@ def run(args: argparse.Namespace) -> int:
     plan = TransferPlan(
         task_id, plan_goals(args, task_id), args.generations, args.seeds, args.strategy
     )
-    if args.out is not None and not args.out.parent.exists():
-        raise UserError(f"the parent folder of --out '{args.out}' does not exist")
     out = args.out or args.run_dir / "transfers" / output_name(task_id, args)
     refusal = f"'{out}' already holds a transfer; pass --overwrite to replace it"
+    create_parents(out)
     claim_folder(out, args.overwrite, "adaptation.csv", "`pbml transfer`", refusal)
     rows = run_transfer(parse_sources(args), plan)
     out.mkdir(parents=True, exist_ok=True)

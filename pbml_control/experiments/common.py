@@ -12,7 +12,7 @@ from pbml_control.errors import UserError
 from pbml_control.evolution.genome import Population
 from pbml_control.evolution.selection import Strategy
 from pbml_control.evolution.selection.base import merge_fitness
-from pbml_control.running.run_files import claim_folder
+from pbml_control.running.run_files import claim_folder, create_parents
 
 #: fitness(params (N, D), generation) -> (N,) fitness.
 FitnessFn = Callable[[np.ndarray, int], np.ndarray]
@@ -21,10 +21,9 @@ RecordFn = Callable[[Population, np.ndarray], dict[str, float]]
 
 
 def prepare_out(out: Path) -> Path:
-    """Create the output folder; its parent must exist (a typo should not create a tree)."""
+    """Create the output folder and its missing parents (as every command does)."""
     out = Path(out)
-    if not out.parent.is_dir():
-        raise UserError(f"the parent folder of --out does not exist: {out.parent}")
+    create_parents(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out is a file, not a folder: {out}")
     out.mkdir(exist_ok=True)

@@ -1,4 +1,5 @@
-"""PNG plots of the toy-world experiments (matplotlib, Agg backend, imported lazily)."""
+"""PNG plots of the toy-world experiments (matplotlib, Agg backend, imported lazily), sized
+like the run plots: WIDTH inches at DPI, at least 1200 pixels wide."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pbml_control.analysis.plots.figures import DPI, WIDTH
 from pbml_control.experiments.common import column
 
 Runs = dict[str, list[list[dict[str, float]]]]
@@ -29,22 +31,29 @@ def _panel(ax, results: Runs, key: str, ylabel: str, title: str) -> None:
         ax.fill_between(
             gens, data.min(axis=0), data.max(axis=0), color=line.get_color(), alpha=0.15
         )
-    ax.set_xlabel("generation")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    _generation_axis(ax, ylabel, title)
     ax.legend(fontsize=8)
 
 
+def _generation_axis(ax, ylabel: str, title: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlabel("generation")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
 def save(fig, path: Path) -> None:
-    fig.tight_layout()
-    fig.savefig(path, dpi=100, metadata={"Software": None})
+    fig.set_layout_engine("constrained")
+    fig.savefig(path, dpi=DPI, metadata={"Software": None})
     _pyplot().close(fig)
 
 
 def plot_numeric(results: Runs, path: Path) -> None:
     """Numeric world: X and log10 R over generations, one line per strategy."""
     plt = _pyplot()
-    fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(WIDTH, 8.5), sharex=True)
     _panel(axes[0], results, "x_mean", "mean X (fitness, symlog)", "Numeric world: X")
     axes[0].set_yscale("symlog", linthresh=10.0)  # strategies differ by orders of magnitude
     _panel(axes[1], results, "log10_r_mean", "mean log10 R", "Numeric world: R (mutation radius)")
@@ -54,7 +63,7 @@ def plot_numeric(results: Runs, path: Path) -> None:
 def plot_square(results: Runs, transfer: Runs, path: Path) -> None:
     """Square world: fitness and mutation over generations; then Hard Square transfer."""
     plt = _pyplot()
-    fig, axes = plt.subplots(3, 1, figsize=(7, 10))
+    fig, axes = plt.subplots(3, 1, figsize=(WIDTH, 12))
     _panel(axes[0], results, "fitness_mean", "fraction in a square", "Square world: fitness")
     _panel(axes[1], results, "log10_step", "mean log10(sigma * gate)", "Square world: mutation")
     _panel(axes[2], transfer, "offspring_hit_cum", "cumulative offspring hit rate",
@@ -69,16 +78,14 @@ def _arms_panel(ax, results: dict[str, Runs], key: str, ylabel: str, title: str)
             data = column(runs, key).mean(axis=0)
             style = "-" if arm == "evolved" else "--"
             ax.plot(np.arange(data.size), data, style, color=f"C{i}", label=f"{name} {arm}")
-    ax.set_xlabel("generation")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
+    _generation_axis(ax, ylabel, title)
+    ax.legend(fontsize=8, ncol=2)
 
 
 def plot_moving(results: dict[str, Runs], path: Path) -> None:
     """Moving Target world: best fitness, gate of b and radius of a, evolved vs frozen."""
     plt = _pyplot()
-    fig, axes = plt.subplots(3, 1, figsize=(7, 10), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(WIDTH, 12), sharex=True)
     _arms_panel(axes[0], results, "fitness_max", "max fitness", "Moving Target: best fitness")
     _arms_panel(axes[1], results, "gate_b", "mean gate of b", "Moving Target: gate of b")
     _arms_panel(axes[2], results, "sigma_a", "mean sigma of a (log)", "Moving Target: radius of a")

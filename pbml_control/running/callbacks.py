@@ -1,15 +1,15 @@
-"""Callbacks that subscribe to the generation loop: CSV logs, checkpoints, progress (best genomes:
-`pbml_control.running.best`).
+"""Callbacks that subscribe to the generation loop: CSV logs and checkpoints (progress:
+`pbml_control.running.progress`; best genomes: `pbml_control.running.best`; TensorBoard:
+`pbml_control.running.tensorboard`).
 
 Each has `on_start(exp, state)`, `on_generation(exp, event)` and `on_end(exp, state, interrupted)`.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
@@ -131,56 +131,3 @@ class Checkpointer(Callback):
     def on_end(self, exp, state, interrupted: bool) -> None:
         if self._saved_at != state.population.generation:
             self.save(exp, state)
-
-
-class Progress(Callback):
-    """A progress bar with ETA on a terminal; a plain line every ~5% of the run otherwise."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-
-    def on_start(self, exp, state) -> None:
-        self.t0 = time.perf_counter()
-        self.start = self.fraction(exp.cfg, state)
-        self.printed = -1
-
-    @staticmethod
-    def fraction(cfg, state) -> float:
-        """How far the run is towards its stop condition, in [0, 1] (the nearest limit)."""
-        run, parts = cfg.run, []
-        if run.generations:
-            parts.append(state.population.generation / run.generations)
-        if run.budget_rollouts:
-            parts.append(state.rollouts / run.budget_rollouts)
-        if run.budget_env_steps:
-            parts.append(state.env_steps / run.budget_env_steps)
-        return min(1.0, max(parts))
-
-    def on_generation(self, exp, event) -> None:
-        done = self.fraction(exp.cfg, event.state)
-        speed = (done - self.start) / max(time.perf_counter() - self.t0, 1e-9)
-        eta = (1.0 - done) / speed if speed > 0 else 0.0
-        row = event.row
-        text = (
-            f"gen {event.generation + 1} ({100 * done:.0f}%)  fitness max "
-            f"{row['pop/fitness_max']:.2f} mean {row['pop/fitness_mean']:.2f}  lineages "
-            f"{row['lineage/alive']}  {row['time/steps_per_s']:.0f} steps/s  ETA {_clock(eta)}"
-        )
-        if self.tty:
-            filled = int(30 * done)
-            bar = "#" * filled + "." * (30 - filled)
-            print(f"\r[{bar}] {text}", end="", file=self.stream, flush=True)
-        elif done >= 1.0 or int(20 * done) > self.printed:
-            self.printed = int(20 * done)
-            print(text, file=self.stream, flush=True)
-
-    def on_end(self, exp, state, interrupted: bool) -> None:
-        if self.tty:
-            print(file=self.stream)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -47,6 +47,9 @@ class RunConfig:
     keep_checkpoints: int = 3
     #: Write the PNG plots at the end of the run.
     plots: bool = True
+    #: Also log every metrics.csv column and the mutation histograms to RUN_DIR/tensorboard/
+    #: (needs the tensorboard extra: pip install 'pbml-control[tensorboard]').
+    tensorboard: bool = False
 
 
 @dataclass

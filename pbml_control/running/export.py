@@ -21,7 +21,7 @@ import numpy as np
 
 from pbml_control.errors import CheckpointError, UserError
 from pbml_control.rollout.types import EnvSpec
-from pbml_control.running.run_files import best_is_stale
+from pbml_control.running.run_files import best_is_stale, create_parents
 
 #: What the exported module does, for the description inside it.
 USAGE = (
@@ -72,6 +72,7 @@ def export_controller(
     except ExportError as err:
         raise UserError(str(err)) from err
     meta = description(saved, low, high)
+    create_parents(out)
     save_torchscript(out, controller, saved.policy.obs_dim, meta)
     if onnx_path is not None:
         try:
@@ -97,21 +98,18 @@ def check_onnx(out: Path) -> None:
 
 
 def check_out(path: Path, overwrite: bool) -> None:
-    """Refuse an --out that exists (unless ``overwrite``), is a folder, or lies under a file."""
+    """Refuse an --out that exists (unless ``overwrite``), is a folder, or lies under a file;
+    missing parent folders are created later, as every command does (`create_parents`)."""
     if path.is_dir():
         raise UserError(f"--out '{path}' is a folder; give a file name such as controller.pt")
-    parent = path.parent
-    for folder in (parent, *parent.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise UserError(f"--out '{path}': '{folder}' is a file, not a folder")
-            break
-    if not parent.is_dir():
-        raise UserError(f"the folder of --out '{path}' does not exist; create it first")
+    existing = next(folder for folder in (path.parent.absolute(), *path.parent.absolute().parents)
+                    if folder.exists())  # fmt: skip
+    if not existing.is_dir():
+        raise UserError(f"--out '{path}': '{existing}' is a file, not a folder")
     if path.exists() and not overwrite:
         raise UserError(f"'{path}' already exists; pass --overwrite to replace it")
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write into '{parent}' (no permission); choose another --out")
+    if not os.access(existing, os.W_OK):
+        raise UserError(f"cannot write into '{existing}' (no permission); choose another --out")
 
 
 def find_genome(source: Path, lineage: int | None, checkpoint: Path | None):

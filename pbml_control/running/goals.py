@@ -15,6 +15,12 @@ from pbml_control.running.config import GoalConfig
 from pbml_control.seeding import Purpose, stream
 
 
+def plain_goal(goal) -> float | list:
+    """A goal as Python floats (a float, or a list of them): what a goal error should quote
+    ("goal 5.0 is out of range", never "array(5.)"); validation turns it back into an array."""
+    return np.asarray(goal, dtype=np.float64).tolist()
+
+
 def _has_goals(task_id: str) -> bool:
     import pbml_envs
 
@@ -67,9 +73,7 @@ class FixedSchedule(GoalSchedule):
         if self.cfg.goal:
             import pbml_envs
 
-            return pbml_envs.validate_goal(
-                self.task_id, np.asarray(self.cfg.goal, dtype=np.float64)
-            )
+            return pbml_envs.validate_goal(self.task_id, plain_goal(self.cfg.goal))
         return self._sample(0)
 
 
@@ -80,7 +84,7 @@ class ListSchedule(GoalSchedule):
         import pbml_envs
 
         goal = self.cfg.goals[segment % len(self.cfg.goals)]
-        return pbml_envs.validate_goal(self.task_id, np.asarray(goal, dtype=np.float64))
+        return pbml_envs.validate_goal(self.task_id, plain_goal(goal))
 
 
 SCHEDULES: dict[str, Callable[..., GoalSchedule]] = {

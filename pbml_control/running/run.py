@@ -1,11 +1,21 @@
-"""Start, resume and finish runs: the run directory around the generation loop."""
+"""Start, resume and finish runs: the run directory around the generation loop.
+
+`start_run` and `resume_run` are what `pbml train` and `pbml resume` call, and they do all of it:
+the default callbacks (plus any the caller passes), the loop, then the summary and the plots
+(`finish_run`). On Ctrl-C or SIGTERM the last whole generation is checkpointed and the
+KeyboardInterrupt carries where (`checkpoint`, `run_dir` attributes, and a note saying how to
+resume).
+"""
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 from pbml_control.analysis.plots import LineageShares
 from pbml_control.errors import CheckpointError, ConfigError, Terminated, UserError
@@ -16,7 +26,6 @@ from pbml_control.running.callbacks import (
     Checkpointer,
     LineageLog,
     MetricsLog,
-    Progress,
 )
 from pbml_control.running.checkpoint import (
     atomic_write_text,
@@ -26,27 +35,55 @@ from pbml_control.running.checkpoint import (
     split_arrays,
 )
 from pbml_control.running.config import Config, config_from_toml_text, dump_config, imports_unasked
+from pbml_control.running.progress import Progress
 from pbml_control.running.run_files import MARKER, prepare_run_dir
 from pbml_control.running.scoring import Scoring
 from pbml_control.running.trainer import (
     Experiment,
     TrainState,
     build_experiment,
+    finished,
     initial_state,
     train,
 )
 from pbml_control.seeding import generator_from_state
 
 
+class RunFinished(UserError):
+    """`resume_run` on a run that already reached its end: nothing to do (the message says how to
+    ask for more generations)."""
+
+
 def default_callbacks(run_dir: Path, cfg: Config, progress: bool = True) -> list:
-    callbacks = [
-        MetricsLog(run_dir),
+    """The run directory's writers (metrics, lineages, shares, checkpoints, best genomes, and
+    TensorBoard when `run.tensorboard`), then the progress display."""
+    callbacks = [MetricsLog(run_dir)]
+    if cfg.run.tensorboard:
+        from pbml_control.running.tensorboard import TensorBoardLog
+
+        callbacks.append(TensorBoardLog(run_dir))
+    callbacks += [
         LineageLog(run_dir),
         LineageShares(run_dir),
         Checkpointer(run_dir, cfg.run.checkpoint_every, cfg.run.keep_checkpoints),
         BestGenomes(run_dir),
     ]
     return callbacks + ([Progress()] if progress else [])
+
+
+def finish_run(run_dir: Path | str, cfg: Config, summary: bool = True) -> list[Path]:
+    """What the end of a run prints and writes: the summary (when `summary`), then the plots
+    (when `run.plots`); returns the plot files."""
+    from pbml_control.analysis.plots import plot_run
+    from pbml_control.analysis.report import print_summary
+
+    run_dir = Path(run_dir)
+    if summary:
+        print_summary(run_dir)
+    written = plot_run(run_dir) if cfg.run.plots else []
+    if summary and written:
+        print(f"plots: {', '.join(str(p) for p in written)}")
+    return written
 
 
 @contextmanager
@@ -68,17 +105,17 @@ def sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(exp: Experiment, state: TrainState, callbacks: list) -> TrainState:
-    """The loop with its end: on Ctrl-C or SIGTERM the last whole generation is checkpointed."""
+def _run(exp: Experiment, state: TrainState, callbacks: list, run_dir: Path) -> TrainState:
+    """The loop with its end: on Ctrl-C or SIGTERM the last whole generation is checkpointed,
+    and the interrupt says which checkpoint and how to resume."""
     interrupted = True
     try:
         with sigterm_as_interrupt():
             state = train(exp, state, callbacks)
         interrupted = False
-    except KeyboardInterrupt:
-        for cb in callbacks:
-            if isinstance(cb, Checkpointer) and cb.latest is not None:
-                cb.save(exp, cb.latest)
+    except KeyboardInterrupt as err:
+        _close(callbacks)
+        _save_on_interrupt(exp, callbacks, run_dir, err)
         raise
     finally:
         exp.pool.close()
@@ -87,9 +124,47 @@ def _run(exp: Experiment, state: TrainState, callbacks: list) -> TrainState:
     return state
 
 
-def start_run(cfg: Config, run_dir: Path | str, overwrite: bool = False, progress: bool = True):
-    """A fresh run in `run_dir`: writes config.toml, then trains."""
+def _close(callbacks: list) -> None:
+    """Callbacks that hold something open (a progress bar, a TensorBoard writer) release it."""
+    for cb in callbacks:
+        close = getattr(cb, "close", None)
+        if callable(close):
+            close()
+
+
+def _save_on_interrupt(exp: Experiment, callbacks: list, run_dir: Path, err) -> None:
+    for cb in callbacks:
+        if isinstance(cb, Checkpointer) and cb.latest is not None:
+            err.checkpoint = cb.save(exp, cb.latest)
+            err.generation = cb.latest.population.generation
+            err.run_dir = run_dir
+            err.add_note(
+                f"saved checkpoint {err.checkpoint} (generation {err.generation}); continue "
+                f"with: {resume_command(run_dir)}"
+            )
+
+
+def resume_command(run_dir: Path, generations: int | None = None) -> str:
+    more = f" --generations {generations}" if generations is not None else ""
+    return f"pbml resume {shlex.quote(str(run_dir))}{more}"
+
+
+def start_run(
+    cfg: Config,
+    run_dir: Path | str,
+    overwrite: bool = False,
+    progress: bool = True,
+    callbacks: Sequence = (),
+    summary: bool = True,
+) -> TrainState:
+    """A fresh run in `run_dir` (missing parent folders are created): writes config.toml, trains
+    with the default callbacks plus `callbacks` (objects with the `Callback` methods), then
+    `finish_run` prints the summary (unless `summary` is false) and writes the plots."""
     run_dir = Path(run_dir)
+    if cfg.run.tensorboard:  # a missing package fails before anything is written
+        from pbml_control.running.tensorboard import summary_writer_class
+
+        summary_writer_class()
     exp = build_experiment(cfg)
     try:
         prepare_run_dir(run_dir, overwrite)
@@ -98,7 +173,9 @@ def start_run(cfg: Config, run_dir: Path | str, overwrite: bool = False, progres
     except BaseException:
         exp.pool.close()
         raise
-    return _run(exp, state, default_callbacks(run_dir, cfg, progress))
+    state = _run(exp, state, [*default_callbacks(run_dir, cfg, progress), *callbacks], run_dir)
+    finish_run(run_dir, cfg, summary)
+    return state
 
 
 def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
@@ -158,7 +235,9 @@ def stopped_before_first_checkpoint(run_dir: Path) -> bool:
     return not folder.is_dir() or not list_checkpoints(folder)
 
 
-def restart_run(run_dir: Path, generations: int | None, progress: bool):
+def restart_run(
+    run_dir: Path, generations: int | None, progress: bool, callbacks: Sequence, summary: bool
+) -> TrainState:
     """Start a run that never reached a checkpoint again from generation 0, with its saved config
     (nothing is lost: no generation was complete), as `start_run` would have run it."""
     cfg = read_checkpoint_config({"config": (run_dir / "config.toml").read_text()})
@@ -170,7 +249,9 @@ def restart_run(run_dir: Path, generations: int | None, progress: bool):
     except BaseException:
         exp.pool.close()
         raise
-    return _run(exp, state, default_callbacks(run_dir, cfg, progress))
+    state = _run(exp, state, [*default_callbacks(run_dir, cfg, progress), *callbacks], run_dir)
+    finish_run(run_dir, cfg, summary)
+    return state
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -186,12 +267,16 @@ def resume_run(
     generations: int | None = None,
     progress: bool = True,
     checkpoint: Path | None = None,
-):
+    callbacks: Sequence = (),
+    summary: bool = True,
+) -> TrainState:
     """Continue a run from its latest checkpoint (or `checkpoint`, one of its own), bit for bit,
-    up to `generations` in total. A run stopped before its first checkpoint starts again."""
+    up to `generations` in total, with the default callbacks plus `callbacks`; then, like
+    `start_run`, the summary and the plots. RunFinished if the run already reached its end. A run
+    stopped before its first checkpoint starts again from generation 0."""
     run_dir = Path(run_dir)
     if checkpoint is None and stopped_before_first_checkpoint(run_dir):
-        return restart_run(run_dir, generations, progress)
+        return restart_run(run_dir, generations, progress, callbacks, summary)
     check_run_dir(run_dir)
     if checkpoint is not None:
         found = resolve_checkpoint(checkpoint)
@@ -207,6 +292,7 @@ def resume_run(
                 "already holds"
             )
         cfg.run.generations = generations
+    check_not_finished(run_dir, cfg, meta)
     exp = build_experiment(cfg)
     try:
         state = load_run_state(exp, arrays, meta)
@@ -214,4 +300,39 @@ def resume_run(
     except BaseException:
         exp.pool.close()
         raise
-    return _run(exp, state, default_callbacks(run_dir, cfg, progress))
+    state = _run(exp, state, [*default_callbacks(run_dir, cfg, progress), *callbacks], run_dir)
+    finish_run(run_dir, cfg, summary)
+    return state
+
+
+def check_not_finished(run_dir: Path, cfg: Config, meta: dict) -> None:
+    """RunFinished when the checkpoint is at the run's end and the end was written (best/ of that
+    generation); a run stopped between its last checkpoint and its end still finishes."""
+    import json
+
+    done = int(meta["generation"])
+    at = SimpleNamespace(
+        population=SimpleNamespace(generation=done),
+        rollouts=int(meta.get("rollouts", 0)),
+        env_steps=int(meta.get("env_steps", 0)),
+    )
+    if not finished(cfg, at):
+        return
+    try:
+        ended = json.loads((run_dir / "best" / "index.json").read_text())["generation"] == done
+    except (OSError, ValueError, KeyError, TypeError):
+        ended = False
+    if not ended:
+        return
+    run = cfg.run
+    if run.generations and done >= run.generations:
+        raise RunFinished(
+            f"run '{run_dir}' is finished: it reached its {done} generations; nothing to do. To "
+            f"train further, ask for more generations in total: {resume_command(run_dir, 2 * done)}"
+        )
+    limit = "budget_rollouts" if run.budget_rollouts else "budget_env_steps"
+    raise RunFinished(
+        f"run '{run_dir}' is finished: it spent its budget (run.{limit} = {getattr(run, limit)}) "
+        f"at generation {done}; nothing to do (a resume keeps the budget: to spend more, start a "
+        f"new run with a larger run.{limit})"
+    )

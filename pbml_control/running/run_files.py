@@ -55,11 +55,23 @@ def claim_folder(path: Path, overwrite: bool, marker: str, creator: str, refusal
     shutil.rmtree(path)
 
 
+def create_parents(path: Path, option: str = "--out") -> None:
+    """Create the missing parent folders of an output path: the one rule of every command that
+    writes a folder (train, record, transfer, experiment, study); a parent that is a file is a
+    one-line UserError."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(
+            f"cannot create the folders above {option} '{path}': part of that path is a file"
+        ) from None
+
+
 def prepare_run_dir(path: Path, overwrite: bool) -> Path:
-    """Create a fresh run directory; refuse an existing non-empty one unless `overwrite`, and
-    even then remove it only if this tool created it (its marker file is there)."""
-    if not path.parent.exists():
-        raise UserError(f"the parent folder of --out '{path}' does not exist; create it first")
+    """Create a fresh run directory (and its missing parents); refuse an existing non-empty one
+    unless `overwrite`, and even then remove it only if this tool created it (its marker file is
+    there)."""
+    create_parents(path)
     refusal = (
         f"run directory '{path}' already exists; pass --overwrite to replace it, "
         f"or `pbml resume {path}` to continue it"

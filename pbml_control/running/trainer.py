@@ -21,7 +21,7 @@ from pbml_control.evolution.selection import Strategy, TellReport, make_strategy
 from pbml_control.evolution.selection.base import merge_fitness
 from pbml_control.rollout import EnvSpec, EvalBatch, Pool, RolloutResult, pool_from_config
 from pbml_control.running.config import Config
-from pbml_control.running.goals import GoalSchedule, make_schedule
+from pbml_control.running.goals import GoalSchedule, make_schedule, plain_goal
 from pbml_control.running.scoring import Scoring
 from pbml_control.seeding import (
     Purpose,
@@ -141,7 +141,7 @@ def check_goals(cfg: Config, schedule: GoalSchedule) -> None:
         return
     for i, goal in enumerate(cfg.goals.goals):
         try:
-            pbml_envs.validate_goal(cfg.task.id, np.asarray(goal, dtype=np.float64))
+            pbml_envs.validate_goal(cfg.task.id, plain_goal(goal))
         except ValueError as err:
             raise ConfigError(f"goals.goals[{i}]: {err}") from err
 

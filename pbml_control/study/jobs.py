@@ -85,15 +85,17 @@ class TrainKind:
     @staticmethod
     def train(cfg: Config, run_dir: Path):
         from pbml_control.running.checkpoint import load_checkpoint, split_arrays
-        from pbml_control.running.run import resume_run, start_run
+        from pbml_control.running.run import RunFinished, resume_run, start_run
 
         if list_checkpoints(run_dir / "checkpoints"):
-            resume_run(run_dir, progress=False)
+            try:
+                resume_run(run_dir, progress=False, summary=False)
+            except RunFinished:  # finished before the study was stopped: nothing to redo
+                pass
         else:
             if run_dir.exists():  # stopped before its first checkpoint: nothing to keep
                 shutil.rmtree(run_dir)
-            run_dir.parent.mkdir(parents=True, exist_ok=True)
-            start_run(cfg, run_dir, progress=False)
+            start_run(cfg, run_dir, progress=False, summary=False)
         arrays, _ = load_checkpoint(run_dir)
         obs = split_arrays(arrays, "obs")
         return Population.from_arrays(split_arrays(arrays, "pop")), (obs or None)

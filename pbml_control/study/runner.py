@@ -21,6 +21,7 @@ from typing import Any
 
 from pbml_control.errors import UserError
 from pbml_control.running.checkpoint import atomic_write_text
+from pbml_control.running.run_files import create_parents
 from pbml_control.study.jobs import RESULT, run_dir_of, run_job
 from pbml_control.study.spec import Study, describe_changes
 
@@ -30,8 +31,7 @@ Echo = Callable[[str], None]
 
 def prepare_study_dir(out: Path, study: Study) -> None:
     """Create the study folder, or check that it was run with exactly this design."""
-    if not out.parent.is_dir():
-        raise UserError(f"the parent folder of --out '{out}' does not exist; create it first")
+    create_parents(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out '{out}' is a file, not a folder")
     design = out / DESIGN

@@ -15,7 +15,7 @@ TASKS = ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0")
 
 def test_bench_prints_a_table_and_writes_json_records(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as without Ray: its rows are skipped
-    out = tmp_path / "bench.json"
+    out = tmp_path / "new" / "bench.json"  # missing parents are created, as by every command
     argv = ["bench", "--quick", "--population", "4", "--steps", "5", "--repeats", "2"]
     argv += ["--backends", "limit", "serial", "process", "ray", "--json", str(out)]
     assert main(argv) == 0

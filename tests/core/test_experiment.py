@@ -35,10 +35,11 @@ def test_same_seed_gives_same_output(world, tmp_path, capsys):
         (["numeric", "--strategies", "pbml,bogus"], "bogus"),
         (["square", "--generations", "-5"], "--generations"),
         (["numeric", "--seeds", "0"], "--seeds"),
-        (["numeric", "--out", "no/such/parent/out"], "parent"),
+        (["numeric", "--out", "a_file/out"], "part of that path is a file"),
     ],
 )
 def test_bad_arguments_are_one_line_exit_2(args, needle, tmp_path):
+    (tmp_path / "a_file").write_text("")
     proc = subprocess.run(
         [sys.executable, "-m", "pbml_control", "experiment", *args, *TINY[:2]],
         capture_output=True,
@@ -47,6 +48,12 @@ def test_bad_arguments_are_one_line_exit_2(args, needle, tmp_path):
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr
+
+
+def test_missing_parents_of_out_are_created(tmp_path, capsys):
+    out = tmp_path / "no" / "such" / "parent" / "out"
+    assert main(["experiment", "numeric", "--out", str(out), *TINY]) == 0
+    assert (out / "summary.md").is_file()
 
 
 def test_an_existing_out_is_refused_unless_overwrite_clears_it(tmp_path, capsys):

@@ -68,6 +68,7 @@ def test_sigterm_checkpoints_exits_143_and_resumes_bit_identically(straight, tmp
     assert proc.returncode == 143, err
     assert "terminated (SIGTERM)" in err and "Traceback" not in err
     assert len(list_checkpoints(out / "checkpoints")) == 2  # generation 0 and the SIGTERM save
+    assert_names_checkpoint_and_resume(err, out)
     resume_run(out, progress=False)
     assert_same_run(straight, out)
 
@@ -107,6 +108,24 @@ def test_sigterm_while_the_cli_starts_is_one_line_and_status_143(monkeypatch, ca
     assert cli.main(["train", "x.toml"]) == 143
     assert capsys.readouterr().err.strip() == "pbml: terminated (SIGTERM)"
     assert signal.getsignal(signal.SIGTERM) is before  # restored for the caller
+
+
+def assert_names_checkpoint_and_resume(err: str, out: Path) -> None:
+    """The last line names the checkpoint saved on the way out and the command to continue."""
+    saved = list_checkpoints(out / "checkpoints")[-1]
+    last = err.strip().splitlines()[-1]
+    assert f"saved checkpoint {saved}" in last and f"continue with: pbml resume {out}" in last
+
+
+def test_ctrl_c_names_the_saved_checkpoint_and_the_resume_command(tmp_path):
+    out = tmp_path / "run"
+    proc = start_training(out)
+    wait_for_rows(out, 3, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert_names_checkpoint_and_resume(err, out)
 
 
 def test_temporary_files_of_an_interrupted_write_are_removed_on_resume(straight, tmp_path):

@@ -255,8 +255,11 @@ def test_malformed_checkpoint_fields_are_refused_in_one_line(reference, tmp_path
 def test_existing_run_is_not_overwritten_unless_asked(reference, tmp_path):
     with pytest.raises(UserError, match="--overwrite"):
         start_run(tiny(), reference, progress=False)
-    with pytest.raises(UserError, match="parent folder"):
-        start_run(tiny(), tmp_path / "missing" / "run", progress=False)
+    start_run(tiny("run.generations=1"), tmp_path / "missing" / "run", progress=False)
+    assert (tmp_path / "missing" / "run" / "metrics.csv").is_file()  # missing parents: created
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UserError, match="part of that path is a file"):
+        start_run(tiny(), tmp_path / "file" / "run", progress=False)
 
 
 def test_overwrite_removes_only_run_directories_this_tool_created(tmp_path):

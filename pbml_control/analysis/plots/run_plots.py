@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pbml_control.analysis.plots import data, figures
+from pbml_control.analysis.plots.muller import muller_figure
 from pbml_control.analysis.plots.shares import FILE as SHARES_FILE
 from pbml_control.errors import UserError
 
@@ -29,8 +30,9 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     written: list[Path] = []
     rows = data.read_rows(metrics)
     if rows:
-        note = controls_note(run_dir)
-        written += [_fitness(rows, out, note), _mutation(rows, out, note)]
+        cfg = run_config(run_dir)
+        note, unit = controls_note(cfg), goal_unit(cfg.task.id if cfg else "")
+        written += [_fitness(rows, out, note, unit), _mutation(rows, out, note, unit)]
         shares = run_dir / SHARES_FILE
         if shares.is_file():
             written.append(_muller(data.read_rows(shares), rows, out))
@@ -39,14 +41,39 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     return written
 
 
-def controls_note(run_dir: Path) -> str:
-    """The strategy and the controls a run used, for the figures' headings ('' if unknown)."""
+def run_config(run_dir: Path):
+    """The run's config, or None when config.toml is missing or unreadable (plots still work)."""
     from pbml_control.errors import ConfigError
     from pbml_control.running.config import config_from_toml_text
 
     try:
-        cfg = config_from_toml_text((run_dir / "config.toml").read_text())
+        return config_from_toml_text((run_dir / "config.toml").read_text())
     except (OSError, UnicodeDecodeError, ValueError, ConfigError):
+        return None
+
+
+#: Unit of a goal, keyed by words of the task's goal text (pbml_envs states the goal in words
+#: such as "a target forward velocity in m/s"; it has no unit field).
+UNIT_WORDS = (("m/s", "m/s"), ("radian", "rad"), ("position", "m"))
+
+
+def goal_unit(task_id: str) -> str:
+    """'m/s', 'rad', 'm' or '' (a sign, a toy world or an unknown task) for a task's goal."""
+    try:
+        from pbml_envs.tasks import task_spec
+
+        text = task_spec(task_id).goal_space.range_text
+    except (ValueError, AttributeError):
+        return ""
+    return next((unit for word, unit in UNIT_WORDS if word in text), "")
+
+
+def controls_note(cfg) -> str:
+    """The strategy and the controls a run used, for the figures' headings ('' if unknown).
+    `cfg` is a Config or a run directory to read it from."""
+    if isinstance(cfg, str | Path):
+        cfg = run_config(Path(cfg))
+    if cfg is None:
         return ""
     pop = cfg.population
     parts = [f"strategy {pop.strategy}", f"goals {cfg.goals.schedule}"]
@@ -58,24 +85,25 @@ def controls_note(run_dir: Path) -> str:
     return "; ".join(parts)
 
 
-def _fitness(rows: data.Rows, out: Path, note: str = "") -> Path:
+def _fitness(rows: data.Rows, out: Path, note: str = "", unit: str = "") -> Path:
     series = {name: data.column(rows, key) for name, key in FITNESS.items()}
-    fig = figures.fitness_figure(data.column(rows, "generation"), series, data.goal_changes(rows))
+    gens = data.column(rows, "generation")
+    fig = figures.fitness_figure(gens, series, data.goal_changes(rows), unit)
     return figures.save(figures.with_note(fig, note), out / "fitness.png")
 
 
-def _mutation(rows: data.Rows, out: Path, note: str = "") -> Path:
+def _mutation(rows: data.Rows, out: Path, note: str = "", unit: str = "") -> Path:
     names = data.modules(rows)
     sigma = {m: data.column(rows, f"mut/sigma/{m}") for m in names}
     gate = {m: data.column(rows, f"mut/gate/{m}") for m in names}
     gens = data.column(rows, "generation")
-    fig = figures.mutation_figure(gens, sigma, gate, data.goal_changes(rows))
+    fig = figures.mutation_figure(gens, sigma, gate, data.goal_changes(rows), unit)
     return figures.save(figures.with_note(fig, note), out / "mutation.png")
 
 
 def _muller(share_rows: data.Rows, rows: data.Rows, out: Path) -> Path:
     matrix = data.share_matrix(share_rows)
-    fig = figures.muller_figure(matrix, data.goal_changes(rows))
+    fig = muller_figure(matrix, data.goal_changes(rows))
     return figures.save(fig, out / "muller.png")
 
 
