@@ -1,0 +1,183 @@
+"""A real two-node Ray cluster: the README's recipe ("Running on a Ray cluster"), run on two
+network namespaces joined by a veth pair (see netns.py), with token authentication.
+
+`pbml train` over the cluster gives the process backend's run bit for bit, and so does a run whose
+worker node dies part way; `pbml study` spreads its runs over both nodes and gives the results of
+local scheduling. Needs root (CI runs as root); skipped with the reason elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.netns import PBML, RAY, Node, NotPermitted, make_link, remove_link
+from tests.core.test_study import TRAIN as TINY_STUDY
+from tests.core.test_trainer import assert_same_run
+
+pytest.importorskip("ray")
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
+
+ROOT = Path(__file__).resolve().parents[2]
+PORT = 6379
+CONFIG = str(ROOT / "configs" / "quickstart.toml")
+TINY = ["population.size=8", "policy.kwargs={hidden=[8]}", "task.episode_steps=20"]
+TINY += ["run.generations=6", "run.checkpoint_every=3", "goals.every=3"]
+#: Long enough to lose a node part way; a small timeout so a hang would show within the test.
+LONGER = [*TINY, "run.generations=30", "task.episode_steps=100", "pool.job_timeout_s=20"]
+
+SUMMARY = re.compile(r"Ray: chunks per node: (.*); actors replaced: (\d+)")
+
+
+def work_by_node(stderr: str) -> tuple[dict[str, int], int]:
+    """Chunks per node address and actors replaced, from the line a cluster run ends with."""
+    found = SUMMARY.findall(stderr)
+    assert len(found) == 1, stderr[-3000:]
+    nodes, replaced = found[0]
+    chunks = {ip: int(n) for ip, n in (item.split() for item in nodes.split(", "))}
+    return chunks, int(replaced)
+
+
+class Cluster:
+    """A head node and one worker node, started as the README says."""
+
+    def __init__(self, head: Node, worker: Node) -> None:
+        self.head, self.worker = head, worker
+        self.address = f"{head.ip}:{PORT}"
+
+    def start(self) -> None:
+        # Create the token once and copy it to every node (the README's first step).
+        self.head.run([*RAY, "get-auth-token", "--generate"], timeout=60).check_returncode()
+        token = self.head.home / ".ray" / "auth_token"
+        token.chmod(0o600)
+        (self.worker.home / ".ray").mkdir()
+        shutil.copy2(token, self.worker.home / ".ray" / "auth_token")
+        head = [*RAY, "start", "--head", f"--node-ip-address={self.head.ip}", f"--port={PORT}"]
+        head += ["--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats"]
+        self._must(self.head, [*head, f"--temp-dir={self.head.temp}"])
+        self.start_worker()
+
+    def start_worker(self) -> None:
+        worker = [*RAY, "start", f"--address={self.address}"]
+        worker += [f"--node-ip-address={self.worker.ip}", "--num-cpus=1", "--disable-usage-stats"]
+        self._must(self.worker, [*worker, f"--temp-dir={self.worker.temp}"])
+        self.wait_for_nodes(2)
+
+    def wait_for_nodes(self, count: int, timeout_s: float = 90) -> None:
+        """Until `ray status` (the README's check) lists `count` active nodes."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            proc = self.head.run([*RAY, "status", f"--address={self.address}"], timeout=60)
+            active = proc.stdout.split("Active:", 1)[-1].split("Pending:", 1)[0]
+            if len(re.findall(r"\bnode_[0-9a-f]+", active)) == count:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not {count} nodes after {timeout_s} s:\n{proc.stdout}")
+            time.sleep(1)
+
+    def train(self, out: Path, sets: list[str]) -> list[str]:
+        """`pbml train` over the cluster as the README says (plus the test's tiny settings)."""
+        command = [*PBML, "train", CONFIG, "--set", "pool.backend=ray", "--set"]
+        command += [f"pool.address={self.address}", "--set", "pool.workers=2"]
+        command += ["--set", "pool.chunk_size=4", "--out", str(out), "--quiet"]
+        for item in sets:
+            command += ["--set", item]
+        return command
+
+    @staticmethod
+    def _must(node: Node, args: list[str]) -> None:
+        proc = node.run(args, timeout=180)
+        assert proc.returncode == 0, f"{' '.join(args)} on {node.netns}:\n{proc.stdout[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    root = Path(tempfile.mkdtemp(prefix="pbml-cluster-", dir="/tmp"))  # short: Ray's sockets
+    nodes = ()
+    try:
+        try:
+            nodes = make_link(str(os.getpid()), root)
+        except NotPermitted as why:
+            pytest.skip(f"no two-node cluster here: {why}")
+        cluster = Cluster(*nodes)
+        cluster.start()
+        yield cluster
+    finally:
+        remove_link(nodes)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def process_run(out: Path, sets: list[str]) -> Path:
+    """The same run on the local process backend: what the cluster must reproduce."""
+    command = [*PBML, "train", CONFIG, "--set", "pool.backend=process", "--set", "pool.workers=2"]
+    command += ["--set", "pool.chunk_size=4", "--out", str(out), "--quiet"]
+    for item in sets:
+        command += ["--set", item]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_train_over_two_nodes_is_the_process_backends_run(cluster, tmp_path):
+    proc = cluster.head.run(cluster.train(tmp_path / "ray", TINY), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_same_run(tmp_path / "ray", process_run(tmp_path / "process", TINY))
+    chunks, replaced = work_by_node(proc.stderr)
+    assert set(chunks) == {cluster.head.ip, cluster.worker.ip} and replaced == 0, proc.stderr
+    assert sum(chunks.values()) == 2 * 6  # two chunks a generation, each computed once
+
+
+def test_a_study_spreads_over_both_nodes_with_local_results(cluster, tmp_path):
+    study = tmp_path / "study.toml"
+    study.write_text(TINY_STUDY)
+    local = [*PBML, "study", str(study), "--out", str(tmp_path / "local"), "--backend", "serial"]
+    proc = subprocess.run(local, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    over = [*PBML, "study", str(study), "--out", str(tmp_path / "ray"), "--backend", "ray"]
+    proc = cluster.head.run([*over, "--address", cluster.address], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    local_rows = (tmp_path / "local" / "results.csv").read_text()
+    assert (tmp_path / "ray" / "results.csv").read_text() == local_rows
+    hosts = {
+        json.loads(path.read_text())["machine"]["host"]
+        for path in (tmp_path / "ray" / "run_results").glob("*/probe.json")
+    }
+    assert hosts == {cluster.head.hostname, cluster.worker.hostname}
+
+
+def test_a_worker_node_lost_mid_run_loses_nothing(cluster, tmp_path):
+    if not cluster.worker.pids():
+        cluster.start_worker()
+    out = tmp_path / "ray"
+    train = cluster.head.popen(cluster.train(out, LONGER), tmp_path / "train.log")
+    try:
+        rows = wait_for_rows(out / "metrics.csv", 6, train)
+        cluster.worker.kill()  # the whole machine goes: raylet, object store, actor, all at once
+        assert train.wait(timeout=300) == 0, (tmp_path / "train.log").read_text()[-3000:]
+    finally:
+        train.kill()
+    assert rows < 30, "the run ended before the node was lost"
+    chunks, replaced = work_by_node((tmp_path / "train.log").read_text())
+    assert set(chunks) == {cluster.head.ip, cluster.worker.ip} and replaced >= 1, chunks
+    assert cluster.wait_for_nodes(1) is None  # the worker node is gone, and Ray knows it
+    assert_same_run(out, process_run(tmp_path / "process", LONGER))
+
+
+def wait_for_rows(path: Path, rows: int, proc: subprocess.Popen, timeout_s: float = 300) -> int:
+    """Until `path` (metrics.csv) holds `rows` generations; returns how many it holds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        count = len(path.read_text().splitlines()) - 1 if path.is_file() else 0
+        if count >= rows:
+            return count
+        time.sleep(0.05)
+    raise AssertionError(f"{path} did not reach {rows} rows (run exit code {proc.poll()})")
