@@ -2,9 +2,12 @@
 
 Each actor holds an `EnvCache` (persistent environments and fast-path simulations) for the whole
 run and evaluates one chunk at a time with the same `run_chunk` as the other backends, so results
-are bit-identical to the serial and process backends. The driver hands out chunks, waits with a
-timeout, and replaces an actor that died or ran past `job_timeout_s`, re-running its chunk on the
-new one; a chunk that fails more than `max_retries` times stops the evaluation with `PoolError`.
+are bit-identical to the serial and process backends. The driver hands out chunks to the actors
+that have started, waits with a timeout, and replaces an actor that died or ran past
+`job_timeout_s`, re-running its chunk on another; a chunk that fails more than `max_retries` times
+stops the evaluation with `PoolError`. A replacement that Ray cannot place (its node is gone and
+the other CPUs are taken) waits for a CPU without holding up the run. On a cluster, `close`
+prints which nodes computed how many chunks.
 A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
 actor's traceback.
 

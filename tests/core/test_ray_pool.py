@@ -95,3 +95,22 @@ def test_an_exception_in_an_actor_is_raised_with_its_traceback():
 def test_ray_leaves_nothing_in_the_home_directory():
     assert not (Path.home() / "ray").exists()
     assert not (Path.home() / ".ray").exists()
+
+
+@needs_ray
+def test_an_actor_waiting_for_a_cpu_gets_no_chunks(reference):
+    """As after a node is lost: the module's Ray has 2 CPUs, so the third actor never starts; the
+    two that run take every chunk, and nothing waits for (or times out on) the third."""
+    with make_pool("ray", workers=3, chunk_size=2, job_timeout_s=30) as pool:
+        same_results(pool.evaluate(cheetah_batch()), reference)
+        assert pool.restarts == 0
+        assert sum(pool.chunks_by_node.values()) == 3  # 6 jobs in chunks of 2, each run once
+
+
+@needs_ray
+def test_no_free_cpu_for_any_actor_is_one_clear_error():
+    with make_pool("ray", workers=2, chunk_size=2) as busy:  # both CPUs of the module's Ray
+        ray.get([actor.pid.remote() for actor in busy.actors()])  # placed before the next one
+        with make_pool("ray", workers=1, chunk_size=2, job_timeout_s=2) as starved:
+            with pytest.raises(PoolError, match="no Ray actor started within pool.job_timeout_s"):
+                starved.evaluate(cheetah_batch(n=2, steps=5))
