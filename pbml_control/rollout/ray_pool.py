@@ -2,13 +2,12 @@
 
 Each actor holds an `EnvCache` (persistent environments and fast-path simulations) for the whole
 run and evaluates one chunk at a time with the same `run_chunk` as the other backends, so results
-are bit-identical to the serial and process backends. The driver hands out chunks to the actors
-that have started, waits with a timeout, and replaces an actor that died or ran past
-`job_timeout_s`, re-running its chunk on another; a chunk that fails more than `max_retries` times
-stops the evaluation with `PoolError`. A replacement that Ray cannot place (its node is gone and
-the other CPUs are taken) waits for a CPU without holding up the run. On a cluster, `close`
-prints which nodes computed how many chunks.
-A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
+are bit-identical to the serial and process backends. The driver hands out chunks, waits with a
+timeout, and replaces an actor that died or ran past `job_timeout_s`, re-running its chunk on
+another; a chunk that fails more than `max_retries` times stops the evaluation with `PoolError`.
+A replacement that Ray cannot place (its node is gone and the other CPUs are taken) waits for a
+CPU without holding up the run. On a cluster, `close` prints which nodes computed how many
+chunks. A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
 actor's traceback.
 
 `address=''` starts a private local Ray with `num_cpus=workers`, listening on the loopback
@@ -101,18 +100,14 @@ class RolloutActor:
 
     def __init__(self) -> None:
         self.cache = EnvCache()
+        self.node = import_ray().util.get_node_ip_address()
 
-    def run(self, chunk: Chunk) -> list[RolloutResult]:
-        return run_chunk(chunk, self.cache)
+    def run(self, chunk: Chunk) -> tuple[str, list[RolloutResult]]:
+        """The chunk's results, and the address of the node that computed them."""
+        return self.node, run_chunk(chunk, self.cache)
 
     def pid(self) -> int:
         return os.getpid()
-
-    def node_ip(self) -> str:
-        """The address of the node this actor runs on (its first call: it answers once up)."""
-        import ray
-
-        return ray.util.get_node_ip_address()
 
 
 @dataclass
@@ -123,10 +118,12 @@ class _Running:
 
 
 class RayPool(WorkerPool):
-    """Chunks go only to actors that have started: an actor Ray cannot place yet (its node was
-    lost and the others' CPUs are taken) waits, in its slot, for a CPU, while the actors that run
-    take all the chunks. So a lost node costs a re-run of its chunks, not `job_timeout_s` per
-    generation, and the run goes on at the speed of what is left."""
+    """A replacement actor gets chunks only once it has started: one that Ray cannot place (its
+    node was lost and the other CPUs are taken) waits, in its slot, for a CPU, while the actors
+    that run take all the chunks. So a lost node costs a re-run of its chunks, not `job_timeout_s`
+    every generation, and the run goes on at the speed of what is left. The first actors get
+    chunks at once (a cluster with a CPU for each starts them in seconds), so every node works
+    from the first generation."""
 
     def __init__(
         self,
@@ -143,16 +140,13 @@ class RayPool(WorkerPool):
         if self._owns_ray:
             self._init_ray(workers, address)
         self._actor_class = self._ray.remote(num_cpus=1, max_restarts=0)(RolloutActor)
-        self._actors: list[Any] = [None] * workers
-        #: The first call of each actor that has not answered yet (ref -> slot): until it does,
-        #: the actor may be waiting for a CPU, so it gets no chunk.
+        self._actors = [self._actor_class.remote() for _ in range(workers)]
+        #: The first call of each replacement that has not answered yet (ref -> slot): until it
+        #: does, the actor may be waiting for a CPU, so it gets no chunk.
         self._starting: dict[Any, int] = {}
         self._start_failures = [0] * workers
-        self._node_of = [""] * workers
         #: Chunks computed per node address, for the summary a cluster run ends with.
         self.chunks_by_node: Counter[str] = Counter()
-        for slot in range(workers):
-            self._spawn(slot)
 
     def _init_ray(self, workers: int, address: str) -> None:
         if address:
@@ -161,9 +155,10 @@ class RayPool(WorkerPool):
             init_local_ray(self._ray, workers)
 
     def _spawn(self, slot: int) -> None:
+        """A new actor in `slot`, which takes chunks once it answers."""
         actor = self._actor_class.remote()
         self._actors[slot] = actor
-        self._starting[actor.node_ip.remote()] = slot
+        self._starting[actor.pid.remote()] = slot
 
     def actors(self) -> list[Any]:
         """The actor handles, slot by slot (tests kill one to check that nothing is lost)."""
@@ -171,13 +166,15 @@ class RayPool(WorkerPool):
 
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
         queue = ChunkQueue(self.chunks(batch), self.max_retries)
-        idle_since = time.monotonic()
+        idle_since = time.monotonic()  # since when no chunk has been running
         try:
             while queue.pending or queue.running:
                 self._dispatch(queue)
                 if queue.running:
+                    self._collect(queue)
                     idle_since = time.monotonic()
-                self._collect(queue, idle_since)
+                else:  # the only actors left are replacements that have not started yet
+                    self._await_start(idle_since)
         except BaseException:
             self._abandon(queue)  # an error or Ctrl-C: actors must not keep working on it
             raise
@@ -198,14 +195,10 @@ class RayPool(WorkerPool):
                 ref = actor.run.remote(queue.chunks[index])
                 queue.running[ref] = _Running(slot, index, time.monotonic())
 
-    def _collect(self, queue: ChunkQueue, idle_since: float) -> None:
+    def _collect(self, queue: ChunkQueue) -> None:
         """Wait for a chunk to finish or an actor to start, then handle whatever ran late."""
-        now = time.monotonic()
-        if queue.running:
-            oldest = min(run.started for run in queue.running.values())
-            timeout = max(0.0, oldest + self.job_timeout_s - now)
-        else:  # every actor is still starting
-            timeout = max(0.0, idle_since + self.job_timeout_s - now)
+        oldest = min(run.started for run in queue.running.values())
+        timeout = max(0.0, oldest + self.job_timeout_s - time.monotonic())
         waiting = [*queue.running, *self._starting]
         ready, _ = self._ray.wait(waiting, num_returns=1, timeout=timeout)
         for ref in ready:
@@ -218,7 +211,14 @@ class RayPool(WorkerPool):
             if now - run.started > self.job_timeout_s:
                 del queue.running[ref]
                 self._replace(run, queue, f"ran past the timeout of {self.job_timeout_s:g} s")
-        if not queue.running and now - idle_since > self.job_timeout_s:
+
+    def _await_start(self, idle_since: float) -> None:
+        """Wait for a replacement actor to start; none in `job_timeout_s` is an error."""
+        timeout = max(0.0, idle_since + self.job_timeout_s - time.monotonic())
+        ready, _ = self._ray.wait(list(self._starting), num_returns=1, timeout=timeout)
+        for ref in ready:
+            self._started(ref)
+        if not ready:
             raise PoolError(
                 f"no Ray actor started within pool.job_timeout_s = {self.job_timeout_s:g} s: "
                 "the cluster has no free CPU for one (see `ray status`), or its nodes cannot "
@@ -231,7 +231,7 @@ class RayPool(WorkerPool):
         package), not bad luck."""
         slot = self._starting.pop(ref)
         try:
-            self._node_of[slot] = self._ray.get(ref)
+            self._ray.get(ref)
         except self._ray.exceptions.RayError as err:
             self._start_failures[slot] += 1
             if self._start_failures[slot] > self.max_retries:
@@ -246,8 +246,8 @@ class RayPool(WorkerPool):
         exceptions = self._ray.exceptions
         run = queue.running.pop(ref)
         try:
-            queue.results[run.chunk] = self._ray.get(ref)
-            self.chunks_by_node[self._node_of[run.slot]] += 1
+            node, queue.results[run.chunk] = self._ray.get(ref)
+            self.chunks_by_node[node] += 1
         except exceptions.RayTaskError as err:
             raise queue.raised(run.chunk, "a Ray actor", str(err)) from None
         except exceptions.RayError as err:  # the actor or its node is gone

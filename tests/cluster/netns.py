@@ -54,6 +54,8 @@ class Node:
     ip: str
     hostname: str
     root: Path
+    #: The folder commands run in.
+    workdir: Path
 
     @property
     def home(self) -> Path:
@@ -82,13 +84,22 @@ class Node:
 
     def run(self, args: list[str], timeout: float = 180) -> subprocess.CompletedProcess:
         return subprocess.run(
-            self.command(args), env=self.env(), capture_output=True, text=True, timeout=timeout
+            self.command(args),
+            env=self.env(),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def popen(self, args: list[str], log: Path) -> subprocess.Popen:
         with open(log, "w") as out:
             return subprocess.Popen(
-                self.command(args), env=self.env(), stdout=out, stderr=subprocess.STDOUT
+                self.command(args),
+                env=self.env(),
+                cwd=self.workdir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
     def pids(self) -> list[int]:
@@ -116,7 +127,7 @@ class Node:
             time.sleep(0.1)
 
 
-def make_link(tag: str, root: Path) -> tuple[Node, Node]:
+def make_link(tag: str, root: Path, workdir: Path) -> tuple[Node, Node]:
     """Two namespaces joined by a veth pair, addresses SUBNET.1 and SUBNET.2, loopback up in
     each. Raises NotPermitted where that cannot be done; a half-made link is removed."""
     if os.geteuid() != 0:
@@ -124,7 +135,7 @@ def make_link(tag: str, root: Path) -> tuple[Node, Node]:
     if shutil.which("ip") is None or shutil.which("unshare") is None:
         raise NotPermitted("needs `ip` (iproute2) and `unshare` (util-linux)")
     nodes = tuple(
-        Node(f"pbml-{tag}-{side}", f"{SUBNET}.{i}", f"pbml-node-{side}", root / side)
+        Node(f"pbml-{tag}-{side}", f"{SUBNET}.{i}", f"pbml-node-{side}", root / side, workdir)
         for i, side in ((1, "a"), (2, "b"))
     )
     try:

@@ -98,13 +98,24 @@ def test_ray_leaves_nothing_in_the_home_directory():
 
 
 @needs_ray
-def test_an_actor_waiting_for_a_cpu_gets_no_chunks(reference):
-    """As after a node is lost: the module's Ray has 2 CPUs, so the third actor never starts; the
-    two that run take every chunk, and nothing waits for (or times out on) the third."""
-    with make_pool("ray", workers=3, chunk_size=2, job_timeout_s=30) as pool:
+def test_a_replacement_waiting_for_a_cpu_gets_no_chunks(reference):
+    """As after a node is lost: an actor dies and its CPU is taken before its replacement gets
+    it, so the replacement waits; the other actor takes every chunk, and nothing waits for (or
+    times out on) the one that waits."""
+    blocker = ray.remote(num_cpus=1)(Blocker)
+    with make_pool("ray", workers=2, chunk_size=2, job_timeout_s=30) as pool:
+        pool.evaluate(cheetah_batch(n=2, steps=5))  # actors are up and warm
+        ray.kill(pool.actors()[1])
+        held = blocker.remote()
+        ray.get(held.ping.remote())  # the dead actor's CPU is taken
         same_results(pool.evaluate(cheetah_batch()), reference)
-        assert pool.restarts == 0
-        assert sum(pool.chunks_by_node.values()) == 3  # 6 jobs in chunks of 2, each run once
+        assert pool.restarts == 1
+        ray.kill(held)
+
+
+class Blocker:
+    def ping(self) -> int:
+        return 1
 
 
 @needs_ray
