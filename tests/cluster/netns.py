@@ -82,10 +82,13 @@ class Node:
         named = ["sh", "-c", 'hostname "$0" && exec "$@"', self.hostname, *args]
         return ["ip", "netns", "exec", self.netns, "unshare", "--uts", "--", *named]
 
-    def run(self, args: list[str], timeout: float = 180) -> subprocess.CompletedProcess:
+    def run(
+        self, args: list[str], timeout: float = 180, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run `args` on this node; `env` replaces variables of the node's environment."""
         return subprocess.run(
             self.command(args),
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             cwd=self.workdir,
             capture_output=True,
             text=True,

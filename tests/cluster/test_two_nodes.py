@@ -40,6 +40,7 @@ def needs_cluster(test):
 
 
 ROOT = Path(__file__).resolve().parents[2]
+HOME_HAD_RAY = (Path.home() / ".ray").exists()
 README = ROOT / "README.md"
 SECTION = "## Running on a Ray cluster"
 
@@ -184,6 +185,14 @@ def test_the_readme_recipe_is_the_one_run_here():
 
 
 @needs_cluster
+def test_the_cluster_refuses_a_client_without_its_token(cluster, tmp_path):
+    (tmp_path / "home").mkdir()
+    stranger = {"HOME": str(tmp_path / "home"), "RAY_AUTH_MODE": "disabled"}
+    proc = cluster.head.run(recipe("status", {"head-ip": cluster.head.ip}), 120, stranger)
+    assert proc.returncode != 0 and "InvalidAuthToken" in proc.stderr, proc.stderr[-3000:]
+
+
+@needs_cluster
 def test_train_over_two_nodes_is_the_process_backends_run(cluster, tmp_path):
     proc = cluster.head.run(cluster.train(tmp_path / "ray", TINY), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -228,6 +237,7 @@ def test_a_worker_node_lost_mid_run_loses_nothing(cluster, tmp_path):
     assert set(chunks) == {cluster.head.ip, cluster.worker.ip} and replaced >= 1, chunks
     cluster.wait_for_nodes(1)  # the worker node is gone, and Ray knows it
     assert_same_run(out, process_run(tmp_path / "process", LONGER))
+    assert (Path.home() / ".ray").exists() == HOME_HAD_RAY  # each node has its own HOME
 
 
 def wait_for_rows(path: Path, rows: int, proc: subprocess.Popen, timeout_s: float = 300) -> int:
