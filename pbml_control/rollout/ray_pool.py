@@ -3,9 +3,11 @@
 Each actor holds an `EnvCache` (persistent environments and fast-path simulations) for the whole
 run and evaluates one chunk at a time with the same `run_chunk` as the other backends, so results
 are bit-identical to the serial and process backends. The driver hands out chunks, waits with a
-timeout, and replaces an actor that died or ran past `job_timeout_s`, re-running its chunk on the
-new one; a chunk that fails more than `max_retries` times stops the evaluation with `PoolError`.
-A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
+timeout, and replaces an actor that died or ran past `job_timeout_s`, re-running its chunk on
+another; a chunk that fails more than `max_retries` times stops the evaluation with `PoolError`.
+A replacement that Ray cannot place (its node is gone and the other CPUs are taken) waits for a
+CPU without holding up the run. On a cluster, `close` prints which nodes computed how many
+chunks. A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
 actor's traceback.
 
 `address=''` starts a private local Ray with `num_cpus=workers`, listening on the loopback
@@ -20,14 +22,16 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import os
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from pbml_control.errors import UserError
-from pbml_control.rollout.base import WorkerPool
+from pbml_control.rollout.base import PoolError, WorkerPool
 from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
 from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
@@ -96,9 +100,11 @@ class RolloutActor:
 
     def __init__(self) -> None:
         self.cache = EnvCache()
+        self.node = import_ray().util.get_node_ip_address()
 
-    def run(self, chunk: Chunk) -> list[RolloutResult]:
-        return run_chunk(chunk, self.cache)
+    def run(self, chunk: Chunk) -> tuple[str, list[RolloutResult]]:
+        """The chunk's results, and the address of the node that computed them."""
+        return self.node, run_chunk(chunk, self.cache)
 
     def pid(self) -> int:
         return os.getpid()
@@ -112,6 +118,13 @@ class _Running:
 
 
 class RayPool(WorkerPool):
+    """A replacement actor gets chunks only once it has started: one that Ray cannot place (its
+    node was lost and the other CPUs are taken) waits, in its slot, for a CPU, while the actors
+    that run take all the chunks. So a lost node costs a re-run of its chunks, not `job_timeout_s`
+    every generation, and the run goes on at the speed of what is left. The first actors get
+    chunks at once (a cluster with a CPU for each starts them in seconds), so every node works
+    from the first generation."""
+
     def __init__(
         self,
         workers: int = 2,
@@ -123,10 +136,17 @@ class RayPool(WorkerPool):
         super().__init__(workers, chunk_size, job_timeout_s, max_retries)
         self._ray = import_ray()
         self._owns_ray = not self._ray.is_initialized()
+        self._address = address
         if self._owns_ray:
             self._init_ray(workers, address)
         self._actor_class = self._ray.remote(num_cpus=1, max_restarts=0)(RolloutActor)
         self._actors = [self._actor_class.remote() for _ in range(workers)]
+        #: The first call of each replacement that has not answered yet (ref -> slot): until it
+        #: does, the actor may be waiting for a CPU, so it gets no chunk.
+        self._starting: dict[Any, int] = {}
+        self._start_failures = [0] * workers
+        #: Chunks computed per node address, for the summary a cluster run ends with.
+        self.chunks_by_node: Counter[str] = Counter()
 
     def _init_ray(self, workers: int, address: str) -> None:
         if address:
@@ -134,16 +154,27 @@ class RayPool(WorkerPool):
         else:
             init_local_ray(self._ray, workers)
 
+    def _spawn(self, slot: int) -> None:
+        """A new actor in `slot`, which takes chunks once it answers."""
+        actor = self._actor_class.remote()
+        self._actors[slot] = actor
+        self._starting[actor.pid.remote()] = slot
+
     def actors(self) -> list[Any]:
         """The actor handles, slot by slot (tests kill one to check that nothing is lost)."""
         return list(self._actors)
 
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
         queue = ChunkQueue(self.chunks(batch), self.max_retries)
+        idle_since = time.monotonic()  # since when no chunk has been running
         try:
             while queue.pending or queue.running:
                 self._dispatch(queue)
-                self._collect(queue)
+                if queue.running:
+                    self._collect(queue)
+                    idle_since = time.monotonic()
+                else:  # the only actors left are replacements that have not started yet
+                    self._await_start(idle_since)
         except BaseException:
             self._abandon(queue)  # an error or Ctrl-C: actors must not keep working on it
             raise
@@ -153,11 +184,11 @@ class RayPool(WorkerPool):
         """Replace every actor that still runs a chunk of an evaluation that was given up."""
         for run in queue.running.values():
             self._ray.kill(self._actors[run.slot], no_restart=True)
-            self._actors[run.slot] = self._actor_class.remote()
+            self._spawn(run.slot)
         queue.running.clear()
 
     def _dispatch(self, queue: ChunkQueue) -> None:
-        busy = {run.slot for run in queue.running.values()}
+        busy = {run.slot for run in queue.running.values()} | set(self._starting.values())
         for slot, actor in enumerate(self._actors):
             if slot not in busy and queue.pending:
                 index = queue.pending.popleft()
@@ -165,24 +196,58 @@ class RayPool(WorkerPool):
                 queue.running[ref] = _Running(slot, index, time.monotonic())
 
     def _collect(self, queue: ChunkQueue) -> None:
-        if not queue.running:
-            return
+        """Wait for a chunk to finish or an actor to start, then handle whatever ran late."""
         oldest = min(run.started for run in queue.running.values())
         timeout = max(0.0, oldest + self.job_timeout_s - time.monotonic())
-        ready, _ = self._ray.wait(list(queue.running), num_returns=1, timeout=timeout)
+        waiting = [*queue.running, *self._starting]
+        ready, _ = self._ray.wait(waiting, num_returns=1, timeout=timeout)
         for ref in ready:
-            self._receive(ref, queue)
+            if ref in self._starting:
+                self._started(ref)
+            else:
+                self._receive(ref, queue)
         now = time.monotonic()
         for ref, run in list(queue.running.items()):
             if now - run.started > self.job_timeout_s:
                 del queue.running[ref]
                 self._replace(run, queue, f"ran past the timeout of {self.job_timeout_s:g} s")
 
+    def _await_start(self, idle_since: float) -> None:
+        """Wait for a replacement actor to start; none in `job_timeout_s` is an error."""
+        timeout = max(0.0, idle_since + self.job_timeout_s - time.monotonic())
+        ready, _ = self._ray.wait(list(self._starting), num_returns=1, timeout=timeout)
+        for ref in ready:
+            self._started(ref)
+        if not ready:
+            raise PoolError(
+                f"no Ray actor started within pool.job_timeout_s = {self.job_timeout_s:g} s: "
+                "the cluster has no free CPU for one (see `ray status`), or its nodes cannot "
+                "start this package's workers"
+            )
+
+    def _started(self, ref: Any) -> None:
+        """An actor answered its first call: it takes chunks from now on, unless it failed to
+        start, which a few times in a row in one slot is an error (say, a node without this
+        package), not bad luck."""
+        slot = self._starting.pop(ref)
+        try:
+            self._ray.get(ref)
+        except self._ray.exceptions.RayError as err:
+            self._start_failures[slot] += 1
+            if self._start_failures[slot] > self.max_retries:
+                raise PoolError(
+                    f"a Ray actor failed to start {self._start_failures[slot]} times: {err}"
+                ) from None
+            self._spawn(slot)
+            return
+        self._start_failures[slot] = 0
+
     def _receive(self, ref: Any, queue: ChunkQueue) -> None:
         exceptions = self._ray.exceptions
         run = queue.running.pop(ref)
         try:
-            queue.results[run.chunk] = self._ray.get(ref)
+            node, queue.results[run.chunk] = self._ray.get(ref)
+            self.chunks_by_node[node] += 1
         except exceptions.RayTaskError as err:
             raise queue.raised(run.chunk, "a Ray actor", str(err)) from None
         except exceptions.RayError as err:  # the actor or its node is gone
@@ -191,13 +256,21 @@ class RayPool(WorkerPool):
     def _replace(self, run: _Running, queue: ChunkQueue, why: str) -> None:
         """Kill the actor of `run`, start a fresh one in its slot, and queue its chunk again."""
         self._ray.kill(self._actors[run.slot], no_restart=True)
-        self._actors[run.slot] = self._actor_class.remote()
+        self._spawn(run.slot)
         self.restarts += 1
         queue.retry(run.chunk, f"Ray actor {why}")
 
+    def summary(self) -> str:
+        """Where the chunks ran and how many actors were replaced, in one line."""
+        nodes = ", ".join(f"{ip} {n}" for ip, n in sorted(self.chunks_by_node.items()))
+        return f"Ray: chunks per node: {nodes}; actors replaced: {self.restarts}"
+
     def close(self) -> None:
+        if self._address and self.chunks_by_node:  # on a cluster, say which nodes did the work
+            print(self.summary(), file=sys.stderr)
         for actor in self._actors:
             self._ray.kill(actor, no_restart=True)
         self._actors = []
+        self._starting.clear()
         if self._owns_ray and self._ray.is_initialized():
             self._ray.shutdown()

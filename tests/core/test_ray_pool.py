@@ -95,3 +95,33 @@ def test_an_exception_in_an_actor_is_raised_with_its_traceback():
 def test_ray_leaves_nothing_in_the_home_directory():
     assert not (Path.home() / "ray").exists()
     assert not (Path.home() / ".ray").exists()
+
+
+@needs_ray
+def test_a_replacement_waiting_for_a_cpu_gets_no_chunks(reference):
+    """As after a node is lost: an actor dies and its CPU is taken before its replacement gets
+    it, so the replacement waits; the other actor takes every chunk, and nothing waits for (or
+    times out on) the one that waits."""
+    blocker = ray.remote(num_cpus=1)(Blocker)
+    with make_pool("ray", workers=2, chunk_size=2, job_timeout_s=30) as pool:
+        pool.evaluate(cheetah_batch(n=2, steps=5))  # actors are up and warm
+        ray.kill(pool.actors()[1])
+        held = blocker.remote()
+        ray.get(held.ping.remote())  # the dead actor's CPU is taken
+        same_results(pool.evaluate(cheetah_batch()), reference)
+        assert pool.restarts == 1
+        ray.kill(held)
+
+
+class Blocker:
+    def ping(self) -> int:
+        return 1
+
+
+@needs_ray
+def test_no_free_cpu_for_any_actor_is_one_clear_error():
+    with make_pool("ray", workers=2, chunk_size=2) as busy:  # both CPUs of the module's Ray
+        ray.get([actor.pid.remote() for actor in busy.actors()])  # placed before the next one
+        with make_pool("ray", workers=1, chunk_size=2, job_timeout_s=2) as starved:
+            with pytest.raises(PoolError, match="no Ray actor started within pool.job_timeout_s"):
+                starved.evaluate(cheetah_batch(n=2, steps=5))
