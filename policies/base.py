@@ -154,22 +154,14 @@ class Policy(ABC):
         return module
 
     def get_flat(self, module: torch.nn.Module) -> np.ndarray:
-        from .torch_net import module_to_flat
+        from .torch_net import checked_flat
 
-        flat = module_to_flat(module).cpu().numpy().astype(np.float32, copy=True)
-        if flat.shape != (self.num_params,):
-            raise ValueError(f"module has {flat.size} parameters, policy has {self.num_params}")
-        return flat
+        return checked_flat(module, self.num_params)
 
     def set_flat(self, module: torch.nn.Module, flat: np.ndarray) -> None:
-        import torch
+        from .torch_net import assign_flat
 
-        from .torch_net import flat_to_module
-
-        array = np.asarray(flat, dtype=np.float32)
-        if array.shape != (self.num_params,):
-            raise ValueError(f"flat must have shape ({self.num_params},), got {array.shape}")
-        flat_to_module(module, torch.from_numpy(array.copy()))
+        assign_flat(module, flat, self.num_params)
 
 
 def _resolve_legs(legs: Any, act_dim: int) -> Legs:

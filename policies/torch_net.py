@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -87,3 +88,19 @@ class Squashed(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.net(obs))
+
+
+def checked_flat(module: nn.Module, num_params: int) -> np.ndarray:
+    """The module's parameters as the policy's float32 genome; ValueError if the sizes differ."""
+    flat = module_to_flat(module).cpu().numpy().astype(np.float32, copy=True)
+    if flat.shape != (num_params,):
+        raise ValueError(f"module has {flat.size} parameters, policy has {num_params}")
+    return flat
+
+
+def assign_flat(module: nn.Module, flat: np.ndarray, num_params: int) -> None:
+    """Load a float32 genome into the module's parameters; ValueError if the sizes differ."""
+    array = np.asarray(flat, dtype=np.float32)
+    if array.shape != (num_params,):
+        raise ValueError(f"flat must have shape ({num_params},), got {array.shape}")
+    flat_to_module(module, torch.from_numpy(array.copy()))

@@ -239,19 +239,12 @@ def restart_run(
     run_dir: Path, generations: int | None, progress: bool, callbacks: Sequence, summary: bool
 ) -> TrainState:
     """Start a run that never reached a checkpoint again from generation 0, with its saved config
-    (nothing is lost: no generation was complete), as `start_run` would have run it."""
+    (nothing is lost: no generation was complete), as `start_run` would have run it: the folder
+    is ours (its marker), so it is cleared and trained afresh."""
     cfg = read_checkpoint_config({"config": (run_dir / "config.toml").read_text()})
     if generations is not None:
         cfg.run.generations = generations
-    exp = build_experiment(cfg)
-    try:
-        state = initial_state(exp)
-    except BaseException:
-        exp.pool.close()
-        raise
-    state = _run(exp, state, [*default_callbacks(run_dir, cfg, progress), *callbacks], run_dir)
-    finish_run(run_dir, cfg, summary)
-    return state
+    return start_run(cfg, run_dir, True, progress, callbacks, summary)
 
 
 def check_run_dir(run_dir: Path) -> None:
