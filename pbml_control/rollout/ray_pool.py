@@ -6,7 +6,8 @@ are bit-identical to the serial and process backends. The driver hands out chunk
 timeout, and replaces an actor that died or ran past `job_timeout_s`, re-running its chunk on the
 new one; a chunk that fails more than `max_retries` times stops the evaluation with `PoolError`.
 A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
-actor's traceback.
+actor's traceback. The parameter matrix goes into the object store once per evaluation and every
+chunk's task gets its reference (each node fetches it once), not a pickled slice per task.
 
 `address=''` starts a private local Ray with `num_cpus=workers`, listening on the loopback
 interface only (see `init_local_ray`), and shuts it down on `close`; any other address ('auto',
@@ -23,7 +24,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pbml_control.errors import UserError
@@ -97,7 +98,11 @@ class RolloutActor:
     def __init__(self) -> None:
         self.cache = EnvCache()
 
-    def run(self, chunk: Chunk) -> list[RolloutResult]:
+    def run(self, chunk: Chunk, params: Any = None) -> list[RolloutResult]:
+        """`params`: the whole batch's matrix (from the object store) when the chunk has no rows."""
+        if params is not None:
+            rows = params[chunk.start : chunk.start + len(chunk.seeds)]
+            chunk = replace(chunk, params=rows.copy())  # writable: the store's copy is read-only
         return run_chunk(chunk, self.cache)
 
     def pid(self) -> int:
@@ -127,6 +132,8 @@ class RayPool(WorkerPool):
             self._init_ray(workers, address)
         self._actor_class = self._ray.remote(num_cpus=1, max_restarts=0)(RolloutActor)
         self._actors = [self._actor_class.remote() for _ in range(workers)]
+        #: The current evaluation's parameter matrix in the object store (None between them).
+        self._params: Any = None
 
     def _init_ray(self, workers: int, address: str) -> None:
         if address:
@@ -140,6 +147,7 @@ class RayPool(WorkerPool):
 
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
         queue = ChunkQueue(self.chunks(batch), self.max_retries)
+        self._params = self._ray.put(batch.params)  # held until the evaluation returns
         try:
             while queue.pending or queue.running:
                 self._dispatch(queue)
@@ -147,6 +155,8 @@ class RayPool(WorkerPool):
         except BaseException:
             self._abandon(queue)  # an error or Ctrl-C: actors must not keep working on it
             raise
+        finally:
+            self._params = None
         return queue.ordered_results()
 
     def _abandon(self, queue: ChunkQueue) -> None:
@@ -161,7 +171,8 @@ class RayPool(WorkerPool):
         for slot, actor in enumerate(self._actors):
             if slot not in busy and queue.pending:
                 index = queue.pending.popleft()
-                ref = actor.run.remote(queue.chunks[index])
+                chunk = queue.chunks[index]
+                ref = actor.run.remote(replace(chunk, params=chunk.params[:0]), self._params)
                 queue.running[ref] = _Running(slot, index, time.monotonic())
 
     def _collect(self, queue: ChunkQueue) -> None:
