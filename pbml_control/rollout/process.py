@@ -27,14 +27,15 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
 from pbml_control.rollout.base import WorkerPool
 from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
-from pbml_control.rollout.shared import ParamReader, ParamSegment
+from pbml_control.rollout.shared import ParamReader, ParamSegment, SharingUnavailable
 from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
 
 _PRELOAD = ["pbml_control.rollout.engine", "pbml_envs", "pbml_policies"]
@@ -50,6 +51,8 @@ def _worker_main(conn: Connection) -> None:
                 return
             try:
                 reply = ("ok", run_chunk(params.resolve(chunk), cache))
+            except SharingUnavailable as err:
+                reply = ("unshared", str(err))
             except Exception:
                 reply = ("error", traceback.format_exc())
             conn.send(reply)
@@ -185,9 +188,21 @@ class ProcessPool(WorkerPool):
             self._replace(slot, queue, f"died ({exit_text(worker.process)})")
             return
         index, worker.chunk = worker.chunk, None
+        if status == "unshared":
+            self._stop_sharing(queue, payload)
+            queue.pending.appendleft(index)
+            return
         if status == "error":
             raise queue.raised(index, "a worker", payload)
         queue.results[index] = payload
+
+    def _stop_sharing(self, queue: ChunkQueue, why: str) -> None:
+        """A worker cannot read the shared parameters: pickle them into the chunks from now on."""
+        if self._segment is not None:
+            warnings.warn(f"{why}; parameters are pickled to workers instead", stacklevel=2)
+            self._segment.close()
+            self._segment = None
+        queue.chunks = [replace(chunk, shared=None) for chunk in queue.chunks]
 
     def _replace(self, slot: int, queue: ChunkQueue, why: str) -> None:
         """Kill the worker in `slot`, start a fresh one, and queue its chunk again."""

@@ -16,7 +16,8 @@ workers are killed first), so a retried chunk reads its own generation: each gen
 number is written in the file's header and checked against the chunk's.
 
 Where `memfd_create` or /proc is missing (not Linux), `ParamSegment.available()` is False and the
-pool pickles the rows as before.
+pool pickles the rows as before; where a worker may not open the parent's descriptor (a hardened
+/proc), it says so (`SharingUnavailable`) and the pool falls back to pickling for good.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from pbml_control.rollout.types import Chunk, SharedRows
 
 #: Bytes before the matrix: the generation number (int64), padded to keep rows aligned.
 HEADER = 64
+
+
+class SharingUnavailable(OSError):
+    """A worker cannot open the parent's memory file: the pool must pickle the rows instead."""
 
 
 class StaleParameters(RuntimeError):
@@ -139,7 +144,11 @@ class ParamReader:
     def _open(self, key: tuple[int, int, int]) -> None:
         self.close()
         pid, fd, inode = key
-        handle = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY)
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            handle = os.open(path, os.O_RDONLY)
+        except OSError as err:
+            raise SharingUnavailable(f"cannot open the parameter file {path}: {err}") from err
         try:
             if os.fstat(handle).st_ino != inode:
                 raise StaleParameters(f"/proc/{pid}/fd/{fd} is no longer the parameter file")

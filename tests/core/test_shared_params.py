@@ -148,3 +148,22 @@ def test_a_run_stopped_by_a_signal_leaves_nothing_in_dev_shm(tmp_path, sig):
         if proc.poll() is None:
             proc.kill()
     assert ours_in_dev_shm() <= before
+
+
+def test_workers_that_cannot_open_the_file_fall_back_to_pickled_parameters(monkeypatch):
+    """As on a system whose /proc hides other processes' descriptors: a warning, same results."""
+    real_rows = ParamSegment.rows
+
+    def unreachable(self, start, stop):
+        return replace(real_rows(self, start, stop), fd=1_000_000)  # no such descriptor
+
+    monkeypatch.setattr(ParamSegment, "rows", unreachable)
+    batch = cheetah_batch()
+    with ProcessPool(2, 2) as pool:
+        with pytest.warns(UserWarning, match="parameters are pickled to workers instead"):
+            results = pool.evaluate(batch)
+        assert not pool.shares_params and pool.restarts == 0
+        again = pool.evaluate(batch)
+    reference = make_pool("serial", chunk_size=2).evaluate(batch)
+    same_results(results, reference)
+    same_results(again, reference)
