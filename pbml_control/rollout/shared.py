@@ -3,8 +3,8 @@
 Without it every chunk carries its genomes' rows pickled through a pipe: at population 1,024 with
 a 256x256 network that is hundreds of MB per generation, copied twice (pickle, then the pipe).
 With it the parent writes the matrix once per generation into one memory file, and a chunk
-carries only where its rows lie (`SharedRows`: a few dozen bytes); the worker copies its rows
-out of the file.
+carries only where its rows lie (`SharedRows`: a few dozen bytes); the worker maps the file
+copy-on-write and steps its rows in place, so they are not copied in the worker either.
 
 The file is an anonymous memory file (`memfd_create`), not a name in /dev/shm: the kernel frees
 it when the parent's descriptor and the last mapping are gone, so it cannot leak there -- not
@@ -22,6 +22,7 @@ pool pickles the rows as before; where a worker may not open the parent's descri
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import struct
@@ -117,7 +118,7 @@ class ParamReader:
         self._map: mmap.mmap | None = None
 
     def resolve(self, chunk: Chunk) -> Chunk:
-        """The chunk with its rows copied out of the memory file (unchanged if it carries them)."""
+        """The chunk with its rows read from the memory file (unchanged if it carries them)."""
         ref = chunk.shared
         if ref is None:
             return chunk
@@ -136,13 +137,14 @@ class ParamReader:
             raise StaleParameters(
                 f"the chunk is of generation {ref.generation}, the memory file holds {generation}"
             )
-        view = np.frombuffer(self._map, dtype=dtype, count=count, offset=ref.offset)
-        rows = view.reshape(ref.shape).copy()  # writable, and no view keeps the mapping open
-        del view
-        return rows
+        # A private (copy-on-write) mapping: writable rows without a copy, and a write would stay
+        # in this worker. The parent rewrites the file only between evaluations.
+        return np.frombuffer(self._map, dtype=dtype, count=count, offset=ref.offset).reshape(
+            ref.shape
+        )
 
     def _open(self, key: tuple[int, int, int]) -> None:
-        self.close()
+        self._map = None  # unmapped once the last rows of the old mapping are gone
         pid, fd, inode = key
         path = f"/proc/{pid}/fd/{fd}"
         try:
@@ -152,13 +154,14 @@ class ParamReader:
         try:
             if os.fstat(handle).st_ino != inode:
                 raise StaleParameters(f"/proc/{pid}/fd/{fd} is no longer the parameter file")
-            self._map = mmap.mmap(handle, 0, prot=mmap.PROT_READ)
+            self._map = mmap.mmap(handle, 0, access=mmap.ACCESS_COPY)
         finally:
             os.close(handle)
         self._key = key
 
     def close(self) -> None:
         if self._map is not None:
-            self._map.close()
+            with contextlib.suppress(BufferError):  # rows still in use: unmapped when they go
+                self._map.close()
             self._map = None
         self._key = None
