@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pbml_control.bench.throughput import (
     Row,
     Settings,
+    _load,
     memory_cell,
     ratio_cell,
     run_bench,
@@ -56,6 +57,20 @@ def parse_hidden(text: str) -> tuple[tuple[int, ...], ...]:
             raise UserError(f"--hidden: layer widths must be >= 1, got {network!r}")
         networks.append(widths)
     return tuple(networks)
+
+
+def describe_sweep(
+    settings: Settings, populations: tuple[int, ...], networks: tuple[tuple[int, ...], ...]
+) -> str:
+    """What a sweep measured, and the load when it ended."""
+    chunk = settings.chunk_size or "population / workers"
+    return (
+        f"population {', '.join(map(str, populations))}; MLP "
+        f"{', '.join(network_name(h) for h in networks)} tanh; {settings.steps}-step episodes, "
+        f"{settings.workers} workers, chunk {chunk}, {settings.repeats} interleaved rounds per "
+        f"point; worker memory: peak RSS (VmHWM) of the largest worker; load average at the end "
+        f"{_load()}"
+    )
 
 
 def network_name(hidden: tuple[int, ...]) -> str:

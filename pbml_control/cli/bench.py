@@ -116,14 +116,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace, settings, populations, networks) -> int:
     """Every (task, network, population) point, then one table of them all."""
-    from pbml_control.bench.sweep import run_sweep, sweep_table
-    from pbml_control.bench.throughput import describe
+    from pbml_control.bench.sweep import describe_sweep, run_sweep, sweep_table
 
     points = run_sweep(settings, populations, networks)
-    swept = f"population {', '.join(map(str, populations))}; MLP " + ", ".join(
-        "x".join(map(str, hidden)) for hidden in networks
-    )
-    print(f"\n{describe(settings)}; swept: {swept}\n")
+    print(f"\n{describe_sweep(settings, populations, networks)}\n")
     print(sweep_table(points))
     if args.json:
         records = [point.row.record(point.settings) for point in points]
