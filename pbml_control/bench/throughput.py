@@ -8,6 +8,11 @@ round, in a rotating order) and summarised by medians. Startup is excluded: pool
 their environments created before the first timed round. The batch is what the trainer sends: one
 goal per genome, frozen observation statistics, statistics collected, genomes from the policy's
 initialiser (as in generation 0).
+
+Rows of worker pools also report the workers' memory (the largest peak RSS, VmHWM, of any worker
+after the rounds) and the pickled bytes sent to workers per generation; 'process-pickled' is the
+process backend with the parameters pickled into every chunk, as before they went through shared
+memory, kept to measure the difference.
 """
 
 from __future__ import annotations
@@ -22,17 +27,20 @@ from typing import Any
 import numpy as np
 
 from pbml_control.bench import others
+from pbml_control.bench.memory import peak_rss_mib, worker_pids
 from pbml_control.bench.others import OTHERS
 from pbml_control.errors import UserError
 from pbml_control.rollout import EnvSpec, EvalBatch, make_pool
+from pbml_control.rollout.process import ProcessPool
 
 TASKS = ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0")
 #: 'limit' is the bare physics; 'process-1' is the process backend with one worker; 'envpool' and
 #: 'evotorch' are other libraries on the plain body (see `bench_others`), skipped if not installed.
-BACKENDS = ("limit", "serial", "process-1", "process", "ray", *OTHERS)
+#: 'process-pickled' is the process backend with its parameters pickled into every chunk.
+BACKENDS = ("limit", "serial", "process-1", "process", "process-pickled", "ray", *OTHERS)
 #: What runs without --backends: nothing that starts Ray (ray, evotorch), since a Ray start
-#: writes into the user's home and opens ports; ask for those rows by name.
-DEFAULT_BACKENDS = tuple(b for b in BACKENDS if b not in ("ray", "evotorch"))
+#: writes into the user's home and opens ports, nor the old pickled path; ask for those by name.
+DEFAULT_BACKENDS = tuple(b for b in BACKENDS if b not in ("ray", "evotorch", "process-pickled"))
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,14 @@ class Row:
     samples: list[float] = field(default_factory=list)
     limits: list[float] = field(default_factory=list)
     note: str = ""
+    #: The largest peak resident memory of any worker (VmHWM), MiB; None where not measured.
+    peak_rss_mib: float | None = None
+    #: Pickled bytes sent to the workers, per timed generation (process backends only).
+    sent_bytes: list[int] = field(default_factory=list)
+
+    @property
+    def bytes_per_generation(self) -> float | None:
+        return statistics.median(self.sent_bytes) if self.sent_bytes else None
 
     @property
     def median(self) -> float:
@@ -86,6 +102,8 @@ class Row:
             "limit_steps_per_s": limit,
             "ratio_to_limit": self.ratio if measured else None,
             "note": self.note,
+            "worker_peak_rss_mib": self.peak_rss_mib,
+            "bytes_per_generation": self.bytes_per_generation,
             **{key: value for key, value in asdict(settings).items() if key != "tasks"},
         }
 
@@ -118,20 +136,38 @@ def bench_batch(task_id: str, settings: Settings) -> EvalBatch:
 
 
 def _make_pool(backend: str, settings: Settings):
+    if backend == "process-pickled":
+        return ProcessPool(settings.workers, settings.chunk, shared_params=False)
     name, workers = ("process", 1) if backend == "process-1" else (backend, settings.workers)
     return make_pool(name, workers=workers, chunk_size=settings.chunk)
 
 
-def _pool_runner(pool: Any, batch: EvalBatch) -> Runner:
+def _pool_runner(pool: Any, batch: EvalBatch, row: Row) -> Runner:
     warm = replace(batch, params=np.full_like(batch.params, np.nan))
     pool.evaluate(warm)  # builds every worker's environments: NaN genomes fail at once
 
     def run() -> float:
+        sent = getattr(pool, "bytes_sent", None)
         start = time.perf_counter()
         results = pool.evaluate(batch)
-        return sum(r.steps for r in results) / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        if sent is not None:
+            row.sent_bytes.append(pool.bytes_sent - sent)
+        return sum(r.steps for r in results) / elapsed
 
     return run
+
+
+def _memory_probe(pool: Any, backend: str, rows: dict) -> Callable[[], None]:
+    """Reads the workers' peak memory into the backend's rows; runs just before the pool closes."""
+
+    def probe() -> None:
+        peak = peak_rss_mib(worker_pids(pool))
+        for (_, name), row in rows.items():
+            if name == backend:
+                row.peak_rss_mib = peak
+
+    return probe
 
 
 def _limit_runner(task_id: str, settings: Settings) -> Runner:
@@ -171,6 +207,7 @@ def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, s
         else:
             pools[backend] = _make_pool(backend, settings)
             closers.append(pools[backend].close)
+            closers.append(_memory_probe(pools[backend], backend, rows))  # closers run reversed
     runners: dict[tuple[str, str], Runner] = {}
     for task in settings.tasks:
         batch = bench_batch(task, settings)
@@ -178,7 +215,9 @@ def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, s
             if backend == "limit":
                 runners[(task, backend)] = _limit_runner(task, settings)
             elif backend in pools:
-                runners[(task, backend)] = _pool_runner(pools[backend], batch)
+                runners[(task, backend)] = _pool_runner(
+                    pools[backend], batch, rows[(task, backend)]
+                )
             elif backend in others:
                 runners[(task, backend)] = others.make_runner(backend, task, settings, closers)
     return runners
@@ -245,19 +284,39 @@ def table(rows: list[Row], settings: Settings) -> str:
     """The rows as a markdown table: median, min-max and the share of the physics limit."""
     lines = [
         "| task | backend | genome-env-steps/s (median) | min-max | share of physics limit "
-        "| note |",
-        "|---|---|---:|---:|---:|---|",
+        "| note | worker peak RSS (MiB) | sent per generation |",
+        "|---|---|---:|---:|---:|---|---:|---:|",
     ]
     for row in rows:
+        extra = f"{memory_cell(row)} | {sent_cell(row)}"
         if not row.samples:
-            lines.append(f"| {row.task} | {row.backend} | - | - | - | {row.note} |")
+            lines.append(f"| {row.task} | {row.backend} | - | - | - | {row.note} | {extra} |")
             continue
-        ratio = "-" if row.ratio is None else f"{row.ratio:.0%}"
         spread = f"{min(row.samples):,.0f}-{max(row.samples):,.0f}"
-        cells = f"{row.median:,.0f} | {spread} | {ratio} | {row.note}"
+        cells = f"{row.median:,.0f} | {spread} | {ratio_cell(row)} | {row.note} | {extra}"
         lines.append(f"| {row.task} | {row.backend} | {cells} |")
     lines.extend(_speedups(rows, settings))
     return "\n".join(lines)
+
+
+def ratio_cell(row: Row) -> str:
+    return "-" if row.ratio is None or not row.samples else f"{row.ratio:.0%}"
+
+
+def memory_cell(row: Row) -> str:
+    return "-" if row.peak_rss_mib is None else f"{row.peak_rss_mib:,.0f}"
+
+
+def sent_cell(row: Row) -> str:
+    """Bytes per generation in binary units: '1.4 MiB'."""
+    value = row.bytes_per_generation
+    if value is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024 or unit == "MiB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return "-"
 
 
 def _speedups(rows: list[Row], settings: Settings) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 QUICK = {"population": 8, "steps": 50, "repeats": 2}
 #: Options that must be >= 1 when given.
-COUNTS = ("population", "steps", "repeats", "workers", "chunk-size")
+COUNTS = ("steps", "repeats", "workers", "chunk-size")
 
 
 def add_parser(sub) -> None:
@@ -33,7 +33,16 @@ def add_parser(sub) -> None:
         help=f"rows to measure, from: {', '.join(BACKENDS)} (default: all but ray and evotorch, "
         "which start Ray: name them to measure them)",
     )
-    p.add_argument("--population", type=int, help="genomes per generation (default 64)")
+    p.add_argument(
+        "--population",
+        help="genomes per generation, or a comma-separated list to sweep, e.g. 64,256,1024 "
+        "(default 64)",
+    )
+    p.add_argument(
+        "--hidden",
+        help="hidden layer widths of the MLP, or a comma-separated list of networks to sweep, "
+        "e.g. 64x64,256x256 (default 64x64)",
+    )
     p.add_argument("--steps", type=int, help="steps per episode (default 1000)")
     p.add_argument("--repeats", type=int, help="interleaved rounds (default 5)")
     p.add_argument("--workers", type=int, default=2, help="workers and limit threads (default 2)")
@@ -57,8 +66,13 @@ def check_args(args: argparse.Namespace) -> None:
     import pbml_envs
     from pbml_envs.fast import has_fast_path
 
+    from pbml_control.bench.sweep import parse_counts, parse_hidden
     from pbml_control.errors import UserError
 
+    args.populations = (
+        None if args.population is None else parse_counts(args.population, "--population")
+    )
+    args.networks = None if args.hidden is None else parse_hidden(args.hidden)
     counts = {name: getattr(args, name.replace("-", "_")) for name in COUNTS}
     for name, value in counts.items():
         if value is not None and value < 1:
@@ -84,19 +98,39 @@ def run(args: argparse.Namespace) -> int:
 
         create_parents(args.json, "--json")
     base = QUICK if args.quick else {"population": 64, "steps": 1000, "repeats": 5}
-    chosen = {key: getattr(args, key) for key in base if getattr(args, key) is not None}
+    chosen = {key: getattr(args, key) for key in ("steps", "repeats")}
+    chosen = {key: value for key, value in chosen.items() if value is not None}
+    populations = args.populations or (base["population"],)
+    networks = args.networks or (Settings.hidden,)
     settings = Settings(
         tasks=tuple(args.tasks),
         backends=tuple(args.backends),
         workers=args.workers,
         chunk_size=args.chunk_size,
-        **{**base, **chosen},
+        population=populations[0],
+        hidden=networks[0],
+        **{key: value for key, value in {**base, **chosen}.items() if key != "population"},
     )
     print(f"machine: {machine()}")
+    if len(populations) > 1 or len(networks) > 1:
+        return _sweep(args, settings, populations, networks)
     rows = run_bench(settings)
     print(f"\n{describe(settings)}\n")
     print(table(rows, settings))
     if args.json:
         records = [row.record(settings) for row in rows]
+        args.json.write_text(json.dumps(records, indent=2) + "\n")
+    return 0
+
+
+def _sweep(args: argparse.Namespace, settings, populations, networks) -> int:
+    """Every (task, network, population) point, then one table of them all."""
+    from pbml_control.bench.sweep import describe_sweep, run_sweep, sweep_table
+
+    points = run_sweep(settings, populations, networks)
+    print(f"\n{describe_sweep(settings, populations, networks)}\n")
+    print(sweep_table(points))
+    if args.json:
+        records = [point.row.record(point.settings) for point in points]
         args.json.write_text(json.dumps(records, indent=2) + "\n")
     return 0

@@ -11,6 +11,11 @@ Chunks are sent from a short-lived thread per chunk: a chunk larger than the pip
 (a 64x64 network's is already ~730 KiB) blocks its sender until the worker has read it, so a
 worker that stopped reading (stuck, or stopped) must not block the parent. Its chunk then simply
 runs past the timeout, and the worker is killed and replaced like one that stopped answering.
+
+The parameter matrix does not travel in the chunks: the parent writes it once per evaluation into
+shared memory (`pbml_control.rollout.shared`) and a chunk names only where its rows lie, so a
+chunk is a few KiB whatever the population and network size (`shared_params=False` pickles the
+rows as before; the benchmark uses it to measure the difference).
 """
 
 from __future__ import annotations
@@ -22,13 +27,15 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
 from pbml_control.rollout.base import WorkerPool
 from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
+from pbml_control.rollout.shared import ParamReader, ParamSegment, SharingUnavailable
 from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
 
 _PRELOAD = ["pbml_control.rollout.engine", "pbml_envs", "pbml_policies"]
@@ -36,20 +43,23 @@ _PRELOAD = ["pbml_control.rollout.engine", "pbml_envs", "pbml_policies"]
 
 def _worker_main(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    cache = EnvCache()
+    cache, params = EnvCache(), ParamReader()
     try:
         while True:
             chunk = conn.recv()
             if chunk is None:
                 return
             try:
-                reply = ("ok", run_chunk(chunk, cache))
+                reply = ("ok", run_chunk(params.resolve(chunk), cache))
+            except SharingUnavailable as err:
+                reply = ("unshared", str(err))
             except Exception:
                 reply = ("error", traceback.format_exc())
             conn.send(reply)
     except (EOFError, OSError):
         return  # the parent closed the pipe or died (killed mid-run): nobody waits for a reply
     finally:
+        params.close()
         cache.close()
 
 
@@ -62,8 +72,8 @@ class _Worker:
     #: The thread that sends the current chunk, or sent the last one (None before the first).
     sender: threading.Thread | None = None
 
-    def send(self, chunk: Chunk) -> None:
-        """Send `chunk` without waiting for the worker to read it.
+    def send(self, chunk: Chunk) -> int:
+        """Send `chunk` without waiting for the worker to read it; the bytes it takes.
 
         It is pickled here, so that an unpicklable chunk raises at once, and written by a
         thread; the worker's `recv` unpickles it as if `conn.send` had sent it. The previous
@@ -76,6 +86,7 @@ class _Worker:
             target=_send_bytes, args=(self.conn, data), name="pbml-chunk-sender", daemon=True
         )
         self.sender.start()
+        return len(data)
 
 
 def _send_bytes(conn: Connection, data: bytes) -> None:
@@ -95,8 +106,13 @@ class ProcessPool(WorkerPool):
         job_timeout_s: float = 600.0,
         max_retries: int = 2,
         start_method: str = "forkserver",
+        shared_params: bool = True,
     ) -> None:
         super().__init__(workers, chunk_size, job_timeout_s, max_retries)
+        #: The generation's parameter matrix in shared memory, or None: rows are pickled.
+        self._segment = ParamSegment() if shared_params and ParamSegment.available() else None
+        #: Pickled chunk bytes sent to workers so far (the benchmark reports it per generation).
+        self.bytes_sent = 0
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(_PRELOAD)
@@ -113,8 +129,17 @@ class ProcessPool(WorkerPool):
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers]
 
+    @property
+    def shares_params(self) -> bool:
+        """Whether parameters reach workers through shared memory rather than in the chunks."""
+        return self._segment is not None
+
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
-        queue = ChunkQueue(self.chunks(batch), self.max_retries)
+        chunks = self.chunks(batch)
+        if self._segment is not None:  # no worker holds a chunk now: the file may be rewritten
+            self._segment.publish(batch.params)
+            chunks = [self._segment.share(chunk) for chunk in chunks]
+        queue = ChunkQueue(chunks, self.max_retries)
         try:
             while queue.pending or any(w.chunk is not None for w in self._workers):
                 self._dispatch(queue)
@@ -138,7 +163,7 @@ class ProcessPool(WorkerPool):
             if worker.chunk is None and queue.pending:
                 index = queue.pending.popleft()
                 worker.chunk, worker.started = index, time.monotonic()
-                worker.send(queue.chunks[index])
+                self.bytes_sent += worker.send(queue.chunks[index])
 
     def _collect(self, queue: ChunkQueue) -> None:
         busy = {slot: w for slot, w in enumerate(self._workers) if w.chunk is not None}
@@ -163,9 +188,21 @@ class ProcessPool(WorkerPool):
             self._replace(slot, queue, f"died ({exit_text(worker.process)})")
             return
         index, worker.chunk = worker.chunk, None
+        if status == "unshared":
+            self._stop_sharing(queue, payload)
+            queue.pending.appendleft(index)
+            return
         if status == "error":
             raise queue.raised(index, "a worker", payload)
         queue.results[index] = payload
+
+    def _stop_sharing(self, queue: ChunkQueue, why: str) -> None:
+        """A worker cannot read the shared parameters: pickle them into the chunks from now on."""
+        if self._segment is not None:
+            warnings.warn(f"{why}; parameters are pickled to workers instead", stacklevel=2)
+            self._segment.close()
+            self._segment = None
+        queue.chunks = [replace(chunk, shared=None) for chunk in queue.chunks]
 
     def _replace(self, slot: int, queue: ChunkQueue, why: str) -> None:
         """Kill the worker in `slot`, start a fresh one, and queue its chunk again."""
@@ -187,6 +224,8 @@ class ProcessPool(WorkerPool):
             worker.process.join(timeout=2.0)
             _kill(worker)
         self._workers = []
+        if self._segment is not None:
+            self._segment.close()
 
 
 @contextlib.contextmanager

@@ -8,7 +8,8 @@ another; a chunk that fails more than `max_retries` times stops the evaluation w
 A replacement that Ray cannot place (its node is gone and the other CPUs are taken) waits for a
 CPU without holding up the run. On a cluster, `close` prints which nodes computed how many
 chunks. A Python exception inside a rollout is a bug, not bad luck: it is raised at once with the
-actor's traceback.
+actor's traceback. The parameter matrix goes into the object store once per evaluation and every
+chunk's task gets its reference (each node fetches it once), not a pickled slice per task.
 
 `address=''` starts a private local Ray with `num_cpus=workers`, listening on the loopback
 interface only (see `init_local_ray`), and shuts it down on `close`; any other address ('auto',
@@ -27,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pbml_control.errors import UserError
@@ -102,8 +103,12 @@ class RolloutActor:
         self.cache = EnvCache()
         self.node = import_ray().util.get_node_ip_address()
 
-    def run(self, chunk: Chunk) -> tuple[str, list[RolloutResult]]:
-        """The chunk's results, and the address of the node that computed them."""
+    def run(self, chunk: Chunk, params: Any = None) -> tuple[str, list[RolloutResult]]:
+        """The chunk's results, and the address of the node that computed them. `params`: the
+        whole batch's matrix (from the object store) when the chunk has no rows."""
+        if params is not None:
+            rows = params[chunk.start : chunk.start + len(chunk.seeds)]
+            chunk = replace(chunk, params=rows.copy())  # writable: the store's copy is read-only
         return self.node, run_chunk(chunk, self.cache)
 
     def pid(self) -> int:
@@ -147,6 +152,8 @@ class RayPool(WorkerPool):
         self._start_failures = [0] * workers
         #: Chunks computed per node address, for the summary a cluster run ends with.
         self.chunks_by_node: Counter[str] = Counter()
+        #: The current evaluation's parameter matrix in the object store (None between them).
+        self._params: Any = None
 
     def _init_ray(self, workers: int, address: str) -> None:
         if address:
@@ -167,6 +174,7 @@ class RayPool(WorkerPool):
     def evaluate(self, batch: EvalBatch) -> list[RolloutResult]:
         queue = ChunkQueue(self.chunks(batch), self.max_retries)
         idle_since = time.monotonic()  # since when no chunk has been running
+        self._params = self._ray.put(batch.params)  # held until the evaluation returns
         try:
             while queue.pending or queue.running:
                 self._dispatch(queue)
@@ -178,6 +186,8 @@ class RayPool(WorkerPool):
         except BaseException:
             self._abandon(queue)  # an error or Ctrl-C: actors must not keep working on it
             raise
+        finally:
+            self._params = None
         return queue.ordered_results()
 
     def _abandon(self, queue: ChunkQueue) -> None:
@@ -192,7 +202,8 @@ class RayPool(WorkerPool):
         for slot, actor in enumerate(self._actors):
             if slot not in busy and queue.pending:
                 index = queue.pending.popleft()
-                ref = actor.run.remote(queue.chunks[index])
+                chunk = queue.chunks[index]
+                ref = actor.run.remote(replace(chunk, params=chunk.params[:0]), self._params)
                 queue.running[ref] = _Running(slot, index, time.monotonic())
 
     def _collect(self, queue: ChunkQueue) -> None:

@@ -62,6 +62,23 @@ class EvalBatch:
         return Chunk(start, self, self.params[start:stop], goals, self.seeds[start:stop])
 
 
+@dataclass(frozen=True)
+class SharedRows:
+    """Where a chunk's parameter rows lie in a pool's shared memory file (see
+    `pbml_control.rollout.shared`): what a chunk pickles instead of the rows themselves."""
+
+    #: The parent process and its descriptor of the memory file; the inode identifies the file.
+    pid: int
+    fd: int
+    inode: int
+    #: The evaluation whose matrix the file must hold (checked against the file's header).
+    generation: int
+    #: Byte offset of the chunk's first row from the start of the file.
+    offset: int
+    shape: tuple[int, ...]
+    dtype: str
+
+
 @dataclass
 class Chunk:
     """Jobs [start, start + len) of a batch: what one worker steps in lockstep."""
@@ -71,6 +88,9 @@ class Chunk:
     params: np.ndarray
     goals: np.ndarray | None
     seeds: np.ndarray
+    #: Set by a pool that shares the parameter matrix: the rows are then not pickled, and the
+    #: worker reads them from shared memory (`ParamReader.resolve`) before running the chunk.
+    shared: SharedRows | None = None
 
     def __len__(self) -> int:
         return len(self.params)
@@ -87,7 +107,10 @@ class Chunk:
             self.batch.obs_stats,
             self.batch.collect_obs_stats,
         )
-        return {**self.__dict__, "batch": shared}
+        state = {**self.__dict__, "batch": shared}
+        if self.shared is not None:
+            state["params"] = self.params[:0]
+        return state
 
 
 @dataclass

@@ -76,6 +76,10 @@ def test_bench_rejects_an_unknown_backend(capsys):
     [
         (["--workers", "0"], "--workers"),
         (["--population", "0"], "--population"),
+        (["--population", "64,0"], "--population"),
+        (["--population", "64,many"], "--population"),
+        (["--hidden", "64xbig"], "--hidden"),
+        (["--hidden", "64,0x8"], "--hidden"),
         (["--steps", "0"], "--steps"),
         (["--repeats", "0"], "--repeats"),
         (["--chunk-size", "-1"], "--chunk-size"),
@@ -98,3 +102,42 @@ def test_the_default_rows_never_start_ray():
     args = build_parser().parse_args(["bench", "--quick"])
     assert "ray" not in args.backends and "evotorch" not in args.backends
     assert {"limit", "serial", "process"} <= set(args.backends)
+
+
+def test_a_quick_sweep_reports_every_point_with_memory_and_bytes_sent(tmp_path, capsys):
+    out = tmp_path / "sweep.json"
+    argv = ["bench", "--quick", "--population", "2,3", "--hidden", "4,64x64", "--steps", "5"]
+    argv += ["--repeats", "1", "--tasks", TASKS[1], "--json", str(out)]
+    argv += ["--backends", "limit", "process", "process-pickled"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    header = (
+        "| task | population | network | backend | genome-env-steps/s (median) "
+        "| share of physics limit | worker peak RSS (MiB) | sent per generation | note |"
+    )
+    assert header in text
+    records = json.loads(out.read_text())
+    points = [(r["population"], r["hidden"], r["backend"]) for r in records]
+    backends = ("limit", "process", "process-pickled")
+    assert points == [(p, h, b) for h in ([4], [64, 64]) for p in (2, 3) for b in backends]
+    for r in records:
+        net = "x".join(map(str, r["hidden"]))
+        assert f"| {TASKS[1]} | {r['population']} | {net} | {r['backend']} |" in text
+        assert r["steps_per_s"] > 0 and r["ratio_to_limit"] > 0
+        if r["backend"] == "limit":
+            assert r["worker_peak_rss_mib"] is None and r["bytes_per_generation"] is None
+        else:
+            assert r["worker_peak_rss_mib"] > 10 and r["bytes_per_generation"] > 0
+    sent = {(r["population"], tuple(r["hidden"]), r["backend"]): r for r in records}
+    for population in (2, 3):
+        shared = sent[(population, (64, 64), "process")]["bytes_per_generation"]
+        pickled = sent[(population, (64, 64), "process-pickled")]["bytes_per_generation"]
+        assert shared * 3 < pickled  # the rows of 64x64 genomes are not in the chunks
+
+
+def test_the_default_rows_never_measure_the_old_pickled_path():
+    from pbml_control.cli import build_parser
+
+    args = build_parser().parse_args(["bench"])
+    assert "process-pickled" not in args.backends
+    assert args.population is None and args.hidden is None  # 64 and 64x64, as before

@@ -11,6 +11,7 @@ import pbml_policies
 import pytest
 
 from pbml_control.rollout import EnvSpec, EvalBatch, PoolError, make_pool
+from pbml_control.rollout.process import ProcessPool
 from tests.helpers.fault_env import ENV_ID
 
 
@@ -196,11 +197,13 @@ def evaluate_with_a_stopped_worker(pool, batch: EvalBatch) -> tuple[BackgroundEv
     return run, finished
 
 
-def test_a_worker_that_stops_reading_is_replaced_after_the_timeout(fault_dir):
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-params", "pickled-params"])
+def test_a_worker_that_stops_reading_is_replaced_after_the_timeout(fault_dir, shared):
+    """Pickled, a chunk fills the pipe and blocks its sender; shared, it is small but unread."""
     batch = wide_fault_batch(6)
-    assert batch.params[:2].nbytes >= 2 << 20  # one chunk: about ten pipe buffers
+    assert batch.params[:2].nbytes >= 2 << 20  # one pickled chunk: about ten pipe buffers
     reference = make_pool("serial", chunk_size=2).evaluate(batch)
-    with make_pool("process", workers=2, chunk_size=2, job_timeout_s=2.0, max_retries=5) as pool:
+    with ProcessPool(2, 2, job_timeout_s=2.0, max_retries=5, shared_params=shared) as pool:
         pool.evaluate(fault_batch([0, 0]))  # workers are up, idle, waiting for jobs
         run, finished = evaluate_with_a_stopped_worker(pool, batch)
         assert finished, "sending a chunk to a worker that stopped reading froze the evaluation"
