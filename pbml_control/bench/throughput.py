@@ -193,7 +193,8 @@ def _skip_reason(backend: str) -> str:
 def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, str], Runner]:
     """A timed generation per (task, backend). One pool per backend serves every task (a local
     Ray has room for one set of actors)."""
-    pools, others = {}, []
+    pools: dict = {}
+    foreign: list[str] = []  # EnvPool, EvoTorch: `others` is the module that runs them
     for backend in settings.backends:
         reason = _skip_reason(backend)
         for task in settings.tasks:
@@ -201,7 +202,7 @@ def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, s
         if reason or backend == "limit":
             continue
         if backend in OTHERS:
-            others.append(backend)
+            foreign.append(backend)
             for task in settings.tasks:
                 rows[(task, backend)].note = others.note(task)
         else:
@@ -218,7 +219,7 @@ def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, s
                 runners[(task, backend)] = _pool_runner(
                     pools[backend], batch, rows[(task, backend)]
                 )
-            elif backend in others:
+            elif backend in foreign:
                 runners[(task, backend)] = others.make_runner(backend, task, settings, closers)
     return runners
 

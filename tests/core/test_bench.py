@@ -58,6 +58,26 @@ def test_bench_skips_other_libraries_with_a_note_when_not_importable(tmp_path, c
         assert f"| {TASKS[0]} | {name} | - | - | - | {record['note']} |" in text
 
 
+def test_an_installed_comparison_library_gets_a_measured_row(tmp_path, monkeypatch):
+    """The path CI cannot take without EnvPool: a stand-in library is 'installed' and timed."""
+    from pbml_control.bench import others
+
+    calls = []
+    monkeypatch.setattr(others, "skip_reason", lambda backend: "")
+    monkeypatch.setattr(
+        others,
+        "make_runner",
+        lambda backend, task, settings, closers: lambda: calls.append(1) or 1.0,
+    )
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--quick", "--population", "2", "--steps", "3", "--repeats", "2"]
+    argv += ["--tasks", TASKS[0], "--backends", "limit", "envpool", "--json", str(out)]
+    assert main(argv) == 0
+    records = {r["backend"]: r for r in json.loads(out.read_text())}
+    assert records["envpool"]["steps_per_s"] > 0 and len(calls) == 2
+    assert records["envpool"]["note"] == "plain HalfCheetah-v5 (no goals)"
+
+
 def test_plain_bodies_of_the_benchmark_tasks():
     from pbml_control.bench.others import plain_env_id
 
