@@ -127,3 +127,12 @@ def test_fitness_plot_names_the_goal_unit(tiny_run, tmp_path):  # noqa: F811
     assert labels[0].endswith(" m/s") and len(labels) == len(data.goal_changes(rows))
     assert "array(" not in " ".join(labels)
     assert all(float(t).is_integer() for t in ax.get_xticks())
+
+
+def test_the_title_promises_goal_labels_only_when_they_are_drawn():
+    from pbml_control.analysis.plots.figures import MAX_GOAL_LABELS, goal_title
+
+    few = [(float(g), "1.5") for g in range(MAX_GOAL_LABELS)]
+    many = [(float(g), "1.5") for g in range(MAX_GOAL_LABELS + 1)]
+    assert goal_title("Fitness", "m/s", few).endswith("goals (m/s) on top")
+    assert goal_title("Fitness", "m/s", many) == "Fitness; dotted lines: goal changes"

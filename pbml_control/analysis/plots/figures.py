@@ -81,8 +81,11 @@ def mark_goals(
                         textcoords="offset points", va="top", fontsize=9, color="0.15")  # fmt: skip
 
 
-def goal_title(title: str, unit: str) -> str:
-    """`title` plus where the goals are and their unit, e.g. '...; goals (m/s) on top'."""
+def goal_title(title: str, unit: str, changes: list | None = None) -> str:
+    """`title` plus where the goals are and their unit, e.g. '...; goals (m/s) on top'; without
+    'on top' when there are too many goal changes to label (`mark_goals` leaves them out)."""
+    if changes is not None and len(changes) > MAX_GOAL_LABELS:
+        return f"{title}; dotted lines: goal changes"
     return f"{title}; dotted lines: goal changes, goals{f' ({unit})' if unit else ''} on top"
 
 
@@ -118,7 +121,7 @@ def fitness_figure(
     generation_axis(ax, gens)
     mark_goals(ax, changes, unit=unit)
     ax.set(xlabel="generation", ylabel="fitness (episode return)",
-           title=goal_title("Fitness", unit))  # fmt: skip
+           title=goal_title("Fitness", unit, changes))  # fmt: skip
     ax.legend(fontsize=9, loc="lower right")
     return fig
 
@@ -134,7 +137,7 @@ def mutation_figure(
         bottom.plot(gens, gate[name], color=line.get_color(), lw=1.4, **_marker(gens))
     top.set_yscale("log")
     top.set(ylabel="mutation radius sigma",
-            title=goal_title("Mutation function per module (mean)", unit))  # fmt: skip
+            title=goal_title("Mutation function per module (mean)", unit, changes))  # fmt: skip
     bottom.set(xlabel="generation", ylabel="mutation gate p", ylim=(-0.02, 1.02))
     generation_axis(bottom, gens)
     for ax in (top, bottom):
