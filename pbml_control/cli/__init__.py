@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
-import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pbml_control.errors import Terminated, UserError
+from pbml_control.signals import sigterm_as_interrupt
 
 #: What `pbml --help` says first (the module docstring above is for developers).
 DESCRIPTION = (
@@ -101,10 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum, frame) -> None:
-    raise Terminated(f"signal {signum}")
-
-
 @contextmanager
 def goal_notes(command: str) -> Iterator[None]:
     """Show `pbml_envs.GoalOutsideDistribution` warnings as one line each: `pbml CMD: note: ...`.
@@ -132,13 +127,8 @@ def goal_notes(command: str) -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit status. SIGTERM takes Ctrl-C's path from the start (not only
     while training), so a command stopped while it imports or starts workers ends in one line."""
-    if threading.current_thread() is not threading.main_thread():
+    with sigterm_as_interrupt():
         return _main(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return _main(argv)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _main(argv: list[str] | None) -> int:

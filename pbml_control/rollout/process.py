@@ -20,7 +20,6 @@ rows as before; the benchmark uses it to measure the difference).
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import pickle
 import signal
@@ -28,7 +27,6 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
@@ -37,6 +35,7 @@ from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
 from pbml_control.rollout.shared import ParamReader, ParamSegment, SharingUnavailable
 from pbml_control.rollout.types import Chunk, EvalBatch, RolloutResult
+from pbml_control.signals import signals_deferred
 
 _PRELOAD = ["pbml_control.rollout.engine", "pbml_envs", "pbml_policies"]
 
@@ -226,29 +225,6 @@ class ProcessPool(WorkerPool):
         self._workers = []
         if self._segment is not None:
             self._segment.close()
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block ends, then handle them as usual.
-
-    Why: a start that is interrupted between asking the forkserver for a worker and reading the
-    worker's pid leaves the forkserver writing to a closed socket, and it prints a traceback
-    after the run has already said it stopped. Starting a worker takes milliseconds.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    wanted = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda sig, _frame: caught.append(sig)) for sig in wanted}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for sig in dict.fromkeys(caught):
-            signal.raise_signal(sig)
 
 
 def _kill(worker: _Worker) -> None:

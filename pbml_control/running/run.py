@@ -10,15 +10,12 @@ resume).
 from __future__ import annotations
 
 import shlex
-import signal
-import threading
 from collections.abc import Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 from pbml_control.analysis.plots import LineageShares
-from pbml_control.errors import CheckpointError, ConfigError, Terminated, UserError
+from pbml_control.errors import CheckpointError, ConfigError, UserError
 from pbml_control.evolution.ancestry import Ancestry
 from pbml_control.evolution.genome import Population
 from pbml_control.running.best import BestGenomes
@@ -47,6 +44,7 @@ from pbml_control.running.trainer import (
     train,
 )
 from pbml_control.seeding import generator_from_state
+from pbml_control.signals import sigterm_as_interrupt
 
 
 class RunFinished(UserError):
@@ -84,25 +82,6 @@ def finish_run(run_dir: Path | str, cfg: Config, summary: bool = True) -> list[P
     if summary and written:
         print(f"plots: {', '.join(str(p) for p in written)}")
     return written
-
-
-@contextmanager
-def sigterm_as_interrupt():
-    """While a run trains, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt), so that it
-    takes Ctrl-C's path: the last whole generation is checkpointed before the process ends.
-    Only the main thread can install signal handlers; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Terminated(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(exp: Experiment, state: TrainState, callbacks: list, run_dir: Path) -> TrainState:

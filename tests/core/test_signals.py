@@ -186,7 +186,7 @@ def test_a_read_only_run_directory_is_one_line_and_changes_nothing(small_disk, c
 
 def test_signals_during_a_worker_start_are_held_until_it_has_started():
     """A start interrupted mid-handshake would leave the forkserver writing to a closed socket."""
-    from pbml_control.rollout.process import signals_deferred
+    from pbml_control.signals import signals_deferred
 
     seen = []
     previous = signal.signal(signal.SIGTERM, lambda sig, frame: seen.append("handled"))
