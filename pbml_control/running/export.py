@@ -21,7 +21,7 @@ import numpy as np
 
 from pbml_control.errors import CheckpointError, UserError
 from pbml_control.rollout.types import EnvSpec
-from pbml_control.running.run_files import best_is_stale, create_parents
+from pbml_control.running.run_files import best_is_current, create_parents
 
 #: What the exported module does, for the description inside it.
 USAGE = (
@@ -128,8 +128,7 @@ def find_genome(source: Path, lineage: int | None, checkpoint: Path | None):
     from pbml_control.running.run import check_run_dir
 
     check_run_dir(source)
-    best = source / "best" / "index.json"
-    if checkpoint is None and best.is_file() and not best_is_stale(source):
+    if checkpoint is None and best_is_current(source):
         return _from_best(source / "best", lineage)
     from pbml_control.running.checkpoint import resolve_checkpoint
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 
 from pbml_control.analysis.plots import LineageShares
 from pbml_control.errors import CheckpointError, ConfigError, UserError
@@ -33,14 +32,14 @@ from pbml_control.running.checkpoint import (
 )
 from pbml_control.running.config import Config, config_from_toml_text, dump_config, imports_unasked
 from pbml_control.running.progress import Progress
-from pbml_control.running.run_files import MARKER, prepare_run_dir
+from pbml_control.running.run_files import MARKER, best_generation, prepare_run_dir
 from pbml_control.running.scoring import Scoring
 from pbml_control.running.trainer import (
     Experiment,
     TrainState,
     build_experiment,
-    finished,
     initial_state,
+    reached_end,
     train,
 )
 from pbml_control.seeding import generator_from_state
@@ -280,21 +279,9 @@ def resume_run(
 def check_not_finished(run_dir: Path, cfg: Config, meta: dict) -> None:
     """RunFinished when the checkpoint is at the run's end and the end was written (best/ of that
     generation); a run stopped between its last checkpoint and its end still finishes."""
-    import json
-
     done = int(meta["generation"])
-    at = SimpleNamespace(
-        population=SimpleNamespace(generation=done),
-        rollouts=int(meta.get("rollouts", 0)),
-        env_steps=int(meta.get("env_steps", 0)),
-    )
-    if not finished(cfg, at):
-        return
-    try:
-        ended = json.loads((run_dir / "best" / "index.json").read_text())["generation"] == done
-    except (OSError, ValueError, KeyError, TypeError):
-        ended = False
-    if not ended:
+    counts = int(meta.get("rollouts", 0)), int(meta.get("env_steps", 0))
+    if not reached_end(cfg, done, *counts) or best_generation(run_dir) != done:
         return
     run = cfg.run
     if run.generations and done >= run.generations:

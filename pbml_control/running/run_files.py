@@ -194,15 +194,20 @@ def best_per_lineage(pop: Population) -> list[int]:
     return sorted(best.values(), key=lambda i: -pop.fitness[i])
 
 
-def best_is_stale(run_dir: Path) -> bool:
-    """best/ is written at the end of a run; a resume that was interrupted leaves it behind the
-    latest checkpoint, whose population is then the newer source."""
-    found = list_checkpoints(run_dir / "checkpoints")
-    if not found:
-        return False
-    latest = int(found[-1].stem.split("_")[1])
+def best_generation(run_dir: Path) -> int | None:
+    """The generation best/ was written at (its index.json), or None when missing or unreadable."""
     try:
-        best = int(json.loads((run_dir / "best" / "index.json").read_text())["generation"])
+        return int(json.loads((run_dir / "best" / "index.json").read_text())["generation"])
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
-        return False  # _from_best reports the damage
-    return best < latest
+        return None
+
+
+def best_is_current(run_dir: Path) -> bool:
+    """Whether best/ is the run's newest source of genomes. It is written at the end of a run; a
+    resume that was interrupted leaves it behind the latest checkpoint, whose population is then
+    newer. An unreadable index counts as current, so that best/'s reader reports the damage."""
+    if not (run_dir / "best" / "index.json").is_file():
+        return False
+    found = list_checkpoints(run_dir / "checkpoints")
+    written = best_generation(run_dir)
+    return not found or written is None or written >= int(found[-1].stem.split("_")[1])

@@ -186,11 +186,16 @@ def initial_state(exp: Experiment) -> TrainState:
 
 def finished(cfg: Config, state: TrainState) -> bool:
     """The stop condition: ``run.generations`` reached, or a budget spent (0 = no limit)."""
+    return reached_end(cfg, state.population.generation, state.rollouts, state.env_steps)
+
+
+def reached_end(cfg: Config, generation: int, rollouts: int, env_steps: int) -> bool:
+    """`finished` for a run known only by its counts (a checkpoint's JSON, say)."""
     run = cfg.run
     return bool(
-        (run.generations and state.population.generation >= run.generations)
-        or (run.budget_rollouts and state.rollouts >= run.budget_rollouts)
-        or (run.budget_env_steps and state.env_steps >= run.budget_env_steps)
+        (run.generations and generation >= run.generations)
+        or (run.budget_rollouts and rollouts >= run.budget_rollouts)
+        or (run.budget_env_steps and env_steps >= run.budget_env_steps)
     )
 
 

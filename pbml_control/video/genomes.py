@@ -25,7 +25,7 @@ from pbml_control.running.checkpoint import (
     split_arrays,
 )
 from pbml_control.running.config import Config, config_from_toml_text, imports_unasked
-from pbml_control.running.run_files import best_is_stale, best_per_lineage
+from pbml_control.running.run_files import best_is_current, best_per_lineage
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def load_run_genomes(path: str | Path) -> RunGenomes:
     path = Path(path)
     if not path.exists():
         raise UserError(f"'{path}' does not exist (give a run directory or a checkpoint file)")
-    if (path / "best" / "index.json").is_file() and not best_is_stale(path):
+    if best_is_current(path):
         return _from_best(path)
     return _from_checkpoint(path)
 
