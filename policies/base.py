@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .flat import TorchFlat
 from .layout import ACTIVATIONS, BatchedForward, Groups, Layout, layer_groups, leg_groups
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ _OUTPUT_GAIN = 0.01  # small last layer: initial actions near 0 (Andrychowicz et
 
 
 @dataclass(frozen=True)
-class Policy(ABC):
+class Policy(TorchFlat, ABC):
     """Base spec of a dense policy ``obs -> hidden... -> tanh actions`` with named modules.
 
     ``modules="layers"`` (default) makes one module per dense layer. ``modules="legs"`` makes a
@@ -152,16 +153,6 @@ class Policy(ABC):
         if flat is not None:
             self.set_flat(module, flat)
         return module
-
-    def get_flat(self, module: torch.nn.Module) -> np.ndarray:
-        from .torch_net import checked_flat
-
-        return checked_flat(module, self.num_params)
-
-    def set_flat(self, module: torch.nn.Module, flat: np.ndarray) -> None:
-        from .torch_net import assign_flat
-
-        assign_flat(module, flat, self.num_params)
 
 
 def _resolve_legs(legs: Any, act_dim: int) -> Legs:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .flat import TorchFlat
 from .names import registered_policy
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, eq=True)
-class TorchModulePolicy:
+class TorchModulePolicy(TorchFlat):
     """Spec of a registered torch factory's policy: the name, the sizes and the options.
 
     Like the numpy policies it holds no weights and pickles small; the module is built from the
@@ -130,16 +131,6 @@ class TorchModulePolicy:
         if flat is not None:
             self.set_flat(module, flat)
         return module
-
-    def get_flat(self, module: torch.nn.Module) -> np.ndarray:
-        from .torch_net import checked_flat
-
-        return checked_flat(module, self.num_params)
-
-    def set_flat(self, module: torch.nn.Module, flat: np.ndarray) -> None:
-        from .torch_net import assign_flat
-
-        assign_flat(module, flat, self.num_params)
 
     @cached_property
     def _vmapped(self) -> Any:
