@@ -10,7 +10,7 @@ resume).
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pbml_control.analysis.plots import LineageShares
@@ -143,11 +143,28 @@ def start_run(
         from pbml_control.running.tensorboard import summary_writer_class
 
         summary_writer_class()
-    exp = build_experiment(cfg)
-    try:
+
+    def fresh(exp: Experiment) -> TrainState:
         prepare_run_dir(run_dir, overwrite)
         atomic_write_text(run_dir / "config.toml", dump_config(cfg))
-        state = initial_state(exp)
+        return initial_state(exp)
+
+    return _launch(cfg, run_dir, fresh, progress, callbacks, summary)
+
+
+def _launch(
+    cfg: Config,
+    run_dir: Path,
+    starting_state: Callable[[Experiment], TrainState],
+    progress: bool,
+    callbacks: Sequence,
+    summary: bool,
+) -> TrainState:
+    """Build the experiment, get the state to start from (the pool is closed if that fails),
+    train with the default callbacks plus `callbacks`, then print the summary and plot."""
+    exp = build_experiment(cfg)
+    try:
+        state = starting_state(exp)
     except BaseException:
         exp.pool.close()
         raise
@@ -264,16 +281,13 @@ def resume_run(
             )
         cfg.run.generations = generations
     check_not_finished(run_dir, cfg, meta)
-    exp = build_experiment(cfg)
-    try:
+
+    def saved(exp: Experiment) -> TrainState:
         state = load_run_state(exp, arrays, meta)
         atomic_write_text(run_dir / "config.toml", dump_config(cfg))
-    except BaseException:
-        exp.pool.close()
-        raise
-    state = _run(exp, state, [*default_callbacks(run_dir, cfg, progress), *callbacks], run_dir)
-    finish_run(run_dir, cfg, summary)
-    return state
+        return state
+
+    return _launch(cfg, run_dir, saved, progress, callbacks, summary)
 
 
 def check_not_finished(run_dir: Path, cfg: Config, meta: dict) -> None:
