@@ -26,11 +26,12 @@ import numpy as np
 Array = np.ndarray
 
 
-def _relu(x: Array) -> Array:
-    return np.maximum(x, np.float32(0.0))
+def _relu(x: Array, out: Array | None = None) -> Array:
+    return np.maximum(x, np.float32(0.0), out=out)
 
 
-ACTIVATIONS: dict[str, Callable[[Array], Array]] = {"tanh": np.tanh, "relu": _relu}
+#: Activations by name; each takes `out=` so the batched forward can apply it in place.
+ACTIVATIONS: dict[str, Callable[..., Array]] = {"tanh": np.tanh, "relu": _relu}
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,13 @@ class BatchedForward:
 
     Hidden layers use the policy's activation, the output layer ``tanh`` (actions in [-1, 1]).
     A plain class rather than a closure so it can be pickled and inspected.
+
+    Why the buffers: a rollout calls this once per environment step with the same shapes, and
+    each layer is one stacked matmul (K small matrix-vector products) written into a buffer made
+    once, then the bias and the activation applied in place. The arithmetic is that of
+    ``act(weight @ x + bias)``, operation for operation, so results do not change; only the
+    allocations do (the rollout engine's step is short enough for them to show). So one
+    instance is not for concurrent calls from several threads; make one per thread.
     """
 
     def __init__(self, layout: Layout, params: Array, activation: str) -> None:
@@ -179,12 +187,28 @@ class BatchedForward:
         self.layers = layout.unpack(params)
         hidden = ACTIVATIONS[activation]
         self.activations = [hidden] * (layout.num_layers - 1) + [np.tanh]
+        k = self.num_genomes
+        self._buffers = [np.empty((k, dim, 1), dtype=np.float32) for dim in layout.dims[1:]]
+
+    def __getstate__(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key != "_buffers"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        dims = [bias.shape[1] for _, bias in self.layers]
+        self._buffers = [np.empty((self.num_genomes, d, 1), dtype=np.float32) for d in dims]
 
     def __call__(self, obs: Array) -> Array:
         x = np.asarray(obs, dtype=np.float32)
         if x.shape != (self.num_genomes, self.obs_dim):
             expected = (self.num_genomes, self.obs_dim)
             raise ValueError(f"obs must have shape {expected}, got {x.shape}")
-        for (weight, bias), act in zip(self.layers, self.activations, strict=True):
-            x = act(np.matmul(weight, x[:, :, None])[:, :, 0] + bias)
-        return x
+        column = x[:, :, None]
+        layers = zip(self.layers, self.activations, self._buffers, strict=True)
+        for (weight, bias), act, out in layers:
+            np.matmul(weight, column, out=out)
+            y = out[:, :, 0]
+            y += bias
+            act(y, out=y)
+            column = out
+        return column[:, :, 0].copy()  # the buffers are reused by the next call

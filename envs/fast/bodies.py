@@ -11,6 +11,7 @@ the tests can demand bit-identical observations and rewards.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,12 +89,14 @@ class FastTask(ABC):
         if self._goal_in_obs:
             self._features = np.stack([self.spec.goal_space.features(g) for g in rows])
         self.sim.reset_rows(seeds, self.init_qpos, self.init_qvel, self.reset_noise)
+        self._refresh()
         return self._observe()
 
     def step(self, actions: np.ndarray, rows: Sequence[int]) -> StepOut:
         """Step `rows` with `actions` (k, act_dim) float64; values of other rows are garbage."""
         before = self._before()
         self.sim.step_rows(actions, rows)
+        self._refresh()
         parts, terminated = self._rewards(actions, before)
         # Python's sum, as GoalTask._get_rew: the same float64 additions in the same order.
         reward = sum(parts.values())
@@ -112,6 +115,9 @@ class FastTask(ABC):
 
     @abstractmethod
     def _make_sim(self, inner: Any, capacity: int) -> BatchSim | MjBatch: ...
+
+    def _refresh(self) -> None:  # noqa: B027 (a hook: most bodies need nothing here)
+        """What both the observation and the reward read, computed once after a reset or step."""
 
     @abstractmethod
     def _before(self) -> np.ndarray:
@@ -149,7 +155,12 @@ class HalfCheetahTask(FastTask):
         goal = self._goal_term({"x_velocity": x_velocity, "x_position": x_after})
         ctrl = rewards.control_cost(actions, self._ctrl_weight)
         parts = {self.spec.goal_reward_key: goal, "reward_ctrl": -ctrl}
-        return parts, np.zeros(self._k, dtype=bool)
+        return parts, self._never
+
+    def _refresh(self) -> None:
+        if len(getattr(self, "_never", ())) != self._k:
+            self._never = np.zeros(self._k, dtype=bool)
+            self._never.flags.writeable = False  # one array for every step: HalfCheetah never ends
 
 
 class AntTask(FastTask):
@@ -172,19 +183,33 @@ class AntTask(FastTask):
     def _before(self) -> np.ndarray:
         return self.sim.body_xy[: self._k].copy()
 
+    def _refresh(self) -> None:
+        # Gymnasium clips cfrc_ext once for the observation and once for the contact cost; the
+        # values are the same, so they are clipped once here.
+        self._forces = rewards.clip_forces(self.sim.cfrc_ext[: self._k], self._contact_range)
+
     def _observe(self) -> np.ndarray:
         k, sim = self._k, self.sim
         parts = [sim.qpos[:k, self._skip :], sim.qvel[:k]]
         if self._cfrc_in_obs:
-            forces = np.clip(sim.cfrc_ext[:k, 1:], *self._contact_range)
-            parts.append(forces.reshape(k, -1))
+            parts.append(self._forces[:, 1:].reshape(k, -1))
         return self._with_goal(np.concatenate(parts, axis=1))
+
+    def _healthy(self, qpos: np.ndarray) -> np.ndarray:
+        """`rewards.is_healthy_z` of the state, with its finiteness test skipped when the
+        state's sum is finite (then so is every element)."""
+        z, (low, high) = qpos[:, 2], self._healthy_z
+        healthy = (low <= z) & (z <= high)
+        state = self.sim.state[: self._k]  # (qpos, qvel) rows
+        if not math.isfinite(state.sum()):
+            healthy &= np.isfinite(state).all(axis=1)
+        return healthy
 
     def _rewards(self, actions, before):
         k, sim = self._k, self.sim
         xy_velocity = (sim.body_xy[:k] - before) / self.dt
-        qpos, qvel = sim.qpos[:k], sim.qvel[:k]
-        healthy = rewards.is_healthy_z(qpos, qvel, self._healthy_z)
+        qpos = sim.qpos[:k]
+        healthy = self._healthy(qpos)
         quantities = {
             "x_velocity": xy_velocity[:, 0],
             "y_velocity": xy_velocity[:, 1],
@@ -192,7 +217,7 @@ class AntTask(FastTask):
             "y_position": qpos[:, 1],
         }
         ctrl = rewards.control_cost(actions, self._ctrl_weight)
-        contact = rewards.contact_cost(sim.cfrc_ext[:k], self._contact_weight, self._contact_range)
+        contact = rewards.clipped_contact_cost(self._forces, self._contact_weight)
         parts = {
             self.spec.goal_reward_key: self._goal_term(quantities),
             "reward_ctrl": -ctrl,

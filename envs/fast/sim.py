@@ -32,6 +32,8 @@ class MjBatch:
     `mj_rnePostConstraint` after each step as Gymnasium does.
     """
 
+    STATE = _STATE
+
     def __init__(
         self,
         model: mujoco.MjModel,
@@ -132,24 +134,34 @@ class BatchSim:
     (qpos, qvel, ctrl), so nothing is copied per simulation. MuJoCo guarantees results
     bit-identical to one MjData per simulation. The Batch computes no `cfrc_ext` (Gymnasium calls
     `mj_rnePostConstraint` for it), so bodies that observe contact forces use `MjBatch`.
-    One thread: a rollout worker is one core's worth of work; the pool runs several workers.
+    One thread by default: a rollout worker is one core's worth of work; the pool runs several
+    workers (the bare-physics replay of `pbml_envs.fast.limit` uses one per worker). The batch
+    keeps one MjData per simulation (persistent), which `unstable` reads warnings from, and which
+    measured faster here than sharing one per thread.
     """
 
-    def __init__(self, model: mujoco.MjModel, capacity: int, frame_skip: int) -> None:
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        capacity: int,
+        frame_skip: int,
+        nthread: int = 1,
+    ) -> None:
         from mujoco import batch
 
         self.model = model
         self.frame_skip = int(frame_skip)
-        self.batch = batch.Batch(model, capacity, nthread=1, persistent=True)
+        self.batch = batch.Batch(model, capacity, nthread=nthread, persistent=True)
         self.qpos = self.batch.bind("qpos")
         self.qvel = self.batch.bind("qvel")
-        self._ctrl = self.batch.bind("ctrl")
+        self.ctrl = self.batch.bind("ctrl")
 
     @property
     def capacity(self) -> int:
         return self.batch.nsim
 
-    def _ids(self, rows: Sequence[int]) -> np.ndarray | None:
+    def ids(self, rows: Sequence[int]) -> np.ndarray | None:
+        """`rows` as the Batch's ids argument (None: every simulation)."""
         if len(rows) == self.capacity:
             return None
         return np.asarray(rows, dtype=np.int32)
@@ -158,7 +170,7 @@ class BatchSim:
         self, seeds: Sequence[int], init_qpos: np.ndarray, init_qvel: np.ndarray, noise: float
     ) -> None:
         """As `MjBatch.reset_rows`: mj_resetData, the same noise draws, then mj_forward."""
-        m, ids = self.model, self._ids(range(len(seeds)))
+        m, ids = self.model, self.ids(range(len(seeds)))
         self.batch.reset(ids, stage=mujoco.mjtStage.mjSTAGE_NONE.value)
         for j, seed in enumerate(seeds):
             rng, _ = seeding.np_random(int(seed))
@@ -168,8 +180,8 @@ class BatchSim:
 
     def step_rows(self, actions: np.ndarray, rows: Sequence[int]) -> None:
         """Apply `actions[j]` and advance `frame_skip` steps for each j in `rows`, in one call."""
-        self._ctrl[: len(actions)] = actions
-        self.batch.step(self._ids(rows), nstep=self.frame_skip)
+        self.ctrl[: len(actions)] = actions
+        self.batch.step(self.ids(rows), nstep=self.frame_skip)
 
     def unstable(self, j: int) -> str:
         """Why row j's physics went unstable during this episode, or ''."""

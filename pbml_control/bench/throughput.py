@@ -1,8 +1,9 @@
 """Rollout throughput: genome-environment steps per second of a whole generation, per backend.
 
 Evolution is rollout-bound, so this is the number that decides how long a run takes. Every row is
-measured in the same run as the physics limit (bare `mj_step` of `population` simulations from
-`workers` threads, see `pbml_envs.fast.limit`) and reported as a share of it, because absolute
+measured in the same run as the physics limit (bare MuJoCo on `workers` threads replaying the
+controls the generation's rollouts apply, so the same trajectories and the same physics work; see
+`pbml_envs.fast.limit`) and reported as a share of it, because absolute
 numbers on a shared machine move with its load; rounds are interleaved (every backend once per
 round, in a rotating order) and summarised by medians. Startup is excluded: pools are built and
 their environments created before the first timed round. The batch is what the trainer sends: one
@@ -32,15 +33,21 @@ from pbml_control.bench.others import OTHERS
 from pbml_control.errors import UserError
 from pbml_control.rollout import EnvSpec, EvalBatch, make_pool
 from pbml_control.rollout.process import ProcessPool
+from pbml_control.rollout.types import Chunk
 
 TASKS = ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0")
-#: 'limit' is the bare physics; 'process-1' is the process backend with one worker; 'envpool' and
+#: 'limit' is the bare physics replaying the generation's own controls, the yardstick of every
+#: row; 'limit-zero' the bare physics with zero controls (the earlier, cheaper yardstick, for
+#: comparison); 'process-1' is the process backend with one worker; 'envpool' and
 #: 'evotorch' are other libraries on the plain body (see `bench_others`), skipped if not installed.
 #: 'process-pickled' is the process backend with its parameters pickled into every chunk.
-BACKENDS = ("limit", "serial", "process-1", "process", "process-pickled", "ray", *OTHERS)
+LIMITS = ("limit", "limit-zero")
+BACKENDS = (*LIMITS, "serial", "process-1", "process", "process-pickled", "ray", *OTHERS)
 #: What runs without --backends: nothing that starts Ray (ray, evotorch), since a Ray start
 #: writes into the user's home and opens ports, nor the old pickled path; ask for those by name.
-DEFAULT_BACKENDS = tuple(b for b in BACKENDS if b not in ("ray", "evotorch", "process-pickled"))
+DEFAULT_BACKENDS = tuple(
+    b for b in BACKENDS if b not in ("limit-zero", "ray", "evotorch", "process-pickled")
+)
 
 
 @dataclass(frozen=True)
@@ -170,11 +177,25 @@ def _memory_probe(pool: Any, backend: str, rows: dict) -> Callable[[], None]:
     return probe
 
 
-def _limit_runner(task_id: str, settings: Settings) -> Runner:
-    from pbml_envs.fast.limit import physics_limit
+def _limit_runner(batch: EvalBatch, settings: Settings) -> Runner:
+    """The physics limit: bare MuJoCo replaying the controls this batch's rollouts apply
+    (recorded once, untimed, from one in-process run of the batch on the fast path)."""
+    from pbml_envs.fast.limit import replay_limit
+
+    from pbml_control.rollout.engine import EnvCache, record_controls
+
+    cache = EnvCache()
+    chunk = Chunk(0, batch, batch.params, batch.goals, batch.seeds)
+    log = record_controls(chunk, cache)
+    task = cache.fast_task(batch.env, len(chunk))
+    return lambda: replay_limit(task, log, settings.workers)
+
+
+def _zero_limit_runner(task_id: str, settings: Settings) -> Runner:
+    from pbml_envs.fast.limit import zero_control_limit
 
     kwargs = {"max_episode_steps": settings.steps}
-    return lambda: physics_limit(
+    return lambda: zero_control_limit(
         task_id, settings.population, settings.steps, settings.workers, kwargs
     )
 
@@ -199,7 +220,7 @@ def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, s
         reason = _skip_reason(backend)
         for task in settings.tasks:
             rows[(task, backend)].note = reason
-        if reason or backend == "limit":
+        if reason or backend in LIMITS:
             continue
         if backend in OTHERS:
             foreign.append(backend)
@@ -214,7 +235,9 @@ def _runners(settings: Settings, rows: dict, closers: list) -> dict[tuple[str, s
         batch = bench_batch(task, settings)
         for backend in settings.backends:
             if backend == "limit":
-                runners[(task, backend)] = _limit_runner(task, settings)
+                runners[(task, backend)] = _limit_runner(batch, settings)
+            elif backend == "limit-zero":
+                runners[(task, backend)] = _zero_limit_runner(task, settings)
             elif backend in pools:
                 runners[(task, backend)] = _pool_runner(
                     pools[backend], batch, rows[(task, backend)]

@@ -18,9 +18,10 @@ def add_parser(sub) -> None:
         description="Measure genome-environment steps per second of whole generations on the "
         "serial, process and (asked for by name) Ray backends, and of EnvPool and EvoTorch on the "
         "plain HalfCheetah-v5/Ant-v5 bodies (if installed), next to the physics limit (bare "
-        "mj_step of the same number of simulations from `--workers` threads) measured in the "
-        "same run, in interleaved rounds. Prints a markdown table with medians, min-max and "
-        "each row's share of the limit.",
+        "MuJoCo on `--workers` threads replaying the controls of the same generation's rollouts; "
+        "'limit-zero': with zero controls, the earlier yardstick) measured in the same run, in "
+        "interleaved rounds. Prints a markdown table with medians, min-max and each row's share "
+        "of the limit.",
     )
     from pbml_control.bench.throughput import BACKENDS, DEFAULT_BACKENDS, TASKS
 
@@ -82,10 +83,11 @@ def check_args(args: argparse.Namespace) -> None:
             raise UserError(
                 f"--tasks: unknown task '{task}'; known: {', '.join(pbml_envs.task_ids())}"
             )
-        if "limit" in args.backends and not has_fast_path(task):
+        limits = sorted({"limit", "limit-zero"} & set(args.backends))
+        if limits and not has_fast_path(task):
             raise UserError(
                 f"--tasks: '{task}' has no fast path, so no physics limit; "
-                "drop 'limit' from --backends to measure it"
+                f"drop {' and '.join(repr(b) for b in limits)} from --backends to measure it"
             )
 
 

@@ -149,7 +149,8 @@ def run_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
         return _evaluate_chunk(chunk, cache)
 
 
-def _evaluate_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
+def _controllers(chunk: Chunk, cache: EnvCache):
+    """The chunk's batched policy forward and its observation normaliser (None: raw inputs)."""
     batch = chunk.batch
     policy = cache.policy(batch.policy)
     act = policy.batched(np.ascontiguousarray(chunk.params, dtype=np.float32))
@@ -158,6 +159,31 @@ def _evaluate_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
         from pbml_policies import RunningStats
 
         normalize = RunningStats.from_arrays(batch.obs_stats).normalizer()
+    return act, normalize
+
+
+def record_controls(chunk: Chunk, cache: EnvCache):
+    """Run the chunk on its task's fast path and return the controls it applied, episode by
+    episode (a `pbml_envs.fast.limit.ActionLog`, which the benchmark replays through bare physics).
+    """
+    from pbml_envs.fast.limit import ActionLog, RecordingTask
+
+    from pbml_control.rollout.fast_engine import run_fast_episode
+
+    fast = cache.fast_task(chunk.batch.env, len(chunk))
+    if fast is None:
+        raise ValueError(f"{chunk.batch.env.task_id} has no fast path to record controls on")
+    act, normalize = _controllers(chunk, cache)
+    log = ActionLog()
+    task = RecordingTask(fast, log)
+    for e in range(chunk.batch.episodes):
+        run_fast_episode(chunk, task, act, normalize, _seeds(chunk, e), record=False)
+    return log
+
+
+def _evaluate_chunk(chunk: Chunk, cache: EnvCache) -> list[RolloutResult]:
+    batch = chunk.batch
+    act, normalize = _controllers(chunk, cache)
     fast = cache.fast_task(batch.env, len(chunk))
     if fast is not None:
         from pbml_control.rollout.fast_engine import observations, run_fast_episode

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.rollout.actions import scale_actions
 from pbml_control.rollout.types import Chunk
 
 
@@ -67,11 +66,12 @@ def run_fast_episode(
     ep = FastEpisode(task.reset(seeds, chunk.goals))
     limit = task.max_episode_steps or np.iinfo(np.int64).max
     everyone = list(range(len(seeds)))
+    scale = ActionScaler(task.action_low, task.action_high, len(seeds))
     while ep.active.any():
-        if record:
-            ep.trace.append((ep.obs.copy(), ep.active.copy()))
+        if record:  # ep.obs is never written in place, so the trace may keep it
+            ep.trace.append((ep.obs, ep.active.copy()))
         inputs = ep.obs.astype(np.float32) if normalize is None else normalize(ep.obs)
-        actions = scale_actions(act(inputs).astype(np.float64), task.action_low, task.action_high)
+        actions = scale(act(inputs))
         if not math.isfinite(actions.sum()):  # finite actions are bounded: no overflow
             ep.fail(ep.active & ~np.isfinite(actions).all(axis=1), "non-finite action")
         stepped = ep.active.copy()
@@ -79,6 +79,24 @@ def run_fast_episode(
         _account(ep, stepped, task.step(actions, rows), limit)
     ep.finish(task)
     return ep
+
+
+class ActionScaler:
+    """`scale_actions` of the float32 policy outputs into one float64 buffer per episode: the same
+    operations (`low + (raw + 1) * 0.5 * (high - low)` in float64), without an array allocated
+    for each of them at every step. The actions are read within the step, never kept."""
+
+    def __init__(self, low: np.ndarray, high: np.ndarray, k: int) -> None:
+        self.low, self.span = low, high - low
+        self.out = np.empty((k, low.size))
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        out = self.out
+        np.add(raw, 1.0, out=out, dtype=np.float64)  # raw cast to float64 first, as astype
+        out *= 0.5
+        out *= self.span
+        out += self.low  # low + x == x + low: IEEE addition commutes
+        return out
 
 
 def _account(ep: FastEpisode, stepped: np.ndarray, out: Any, limit: int) -> None:
@@ -100,7 +118,7 @@ def _account(ep: FastEpisode, stepped: np.ndarray, out: Any, limit: int) -> None
     np.add(ep.steps, 1, out=ep.steps, where=stepped)
     if not np.array_equal(good, stepped):
         ep.fail(stepped & ~good, "non-finite observation or reward")
-    np.copyto(ep.obs, out.obs, where=good[:, None])
+    ep.obs = np.where(good[:, None], out.obs, ep.obs)  # a new array: the trace holds the old
     np.add(ep.returns, out.reward, out=ep.returns, where=good)
     for key, values in out.parts.items():
         sums = ep.part_sums.setdefault(key, np.zeros(len(good)))

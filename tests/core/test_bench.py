@@ -17,7 +17,7 @@ def test_bench_prints_a_table_and_writes_json_records(tmp_path, capsys, monkeypa
     monkeypatch.setitem(sys.modules, "ray", None)  # as without Ray: its rows are skipped
     out = tmp_path / "new" / "bench.json"  # missing parents are created, as by every command
     argv = ["bench", "--quick", "--population", "4", "--steps", "5", "--repeats", "2"]
-    argv += ["--backends", "limit", "serial", "process", "ray", "--json", str(out)]
+    argv += ["--backends", "limit", "limit-zero", "serial", "process", "ray", "--json", str(out)]
     assert main(argv) == 0
     text = capsys.readouterr().out
     header = "| task | backend | genome-env-steps/s (median) | min-max | share of physics limit |"
@@ -25,7 +25,7 @@ def test_bench_prints_a_table_and_writes_json_records(tmp_path, capsys, monkeypa
     assert "population 4, MLP 64x64 tanh, 5-step episodes, 2 workers" in text
     records = json.loads(out.read_text())
     assert [(r["task"], r["backend"]) for r in records] == [
-        (t, b) for t in TASKS for b in ("limit", "serial", "process", "ray")
+        (t, b) for t in TASKS for b in ("limit", "limit-zero", "serial", "process", "ray")
     ]
     for record in records:
         assert KEYS <= set(record)
