@@ -138,6 +138,7 @@ class HalfCheetahTask(FastTask):
 
     def _make_sim(self, inner: Any, capacity: int) -> BatchSim | MjBatch:
         self._skip = int(inner._exclude_current_positions_from_observation)
+        self._never = np.zeros(0, dtype=bool)  # terminated, for every step: HalfCheetah never ends
         if HAS_BATCH:
             return BatchSim(inner.model, capacity, inner.frame_skip)
         return MjBatch(inner.model, capacity, inner.frame_skip)
@@ -158,9 +159,9 @@ class HalfCheetahTask(FastTask):
         return parts, self._never
 
     def _refresh(self) -> None:
-        if len(getattr(self, "_never", ())) != self._k:
+        if len(self._never) != self._k:
             self._never = np.zeros(self._k, dtype=bool)
-            self._never.flags.writeable = False  # one array for every step: HalfCheetah never ends
+            self._never.flags.writeable = False
 
 
 class AntTask(FastTask):

@@ -11,9 +11,12 @@ rewards, bookkeeping, processes). With MuJoCo >= 4 the replay runs on a `mujoco.
 without it, on `threads` Python threads calling `mj_step` (which releases the GIL).
 
 `zero_control_limit` is the earlier yardstick, kept for comparison: the same number of
-simulations stepped with zero controls. A robot that gets no controls falls and lies still, and
-its contacts settle, so its physics is cheaper than a moving robot's (measured 10-20% faster on
-HalfCheetah and Ant): shares of it understate how close an engine comes to the physics.
+simulations stepped with zero controls from Python threads. A robot that gets no controls falls
+and lies still, so its physics is cheaper than a moving robot's: stepped the same way, zero
+controls ran 12% (HalfCheetah) and 19% (Ant) faster than a generation's own controls. The
+replay's `mujoco.batch` stepping is in turn faster than threads calling `mj_step`, so the two
+yardsticks land close on HalfCheetah and 8-12% apart on Ant (`pbml bench --backends limit
+limit-zero` shows both).
 """
 
 from __future__ import annotations
