@@ -30,10 +30,12 @@ def _batch(task_id: str, obs_dim: int, act_dim: int, steps: int = 60) -> EvalBat
 def test_the_replay_follows_the_rollout_to_the_same_final_state(
     task_id, obs_dim, act_dim, batched, monkeypatch
 ):
-    batch = _batch(task_id, obs_dim, act_dim)
+    batch = _batch(task_id, obs_dim, act_dim, steps=120)
     cache = EnvCache()
     chunk = batch.chunk(0, len(batch.params))
     log = record_controls(chunk, cache)
+    if task_id == "pbml/AntDir-v0":  # some Ant fell: later steps replay fewer rows
+        assert any(len(rows) < 4 for _, steps in log.episodes for _, rows in steps)
     results = run_chunk(chunk, cache)  # the recording changed nothing: same steps as a rollout
     assert log.steps == sum(r.steps for r in results)
     assert len(log.episodes) == 2 and all(len(seeds) == 4 for seeds, _ in log.episodes)
