@@ -20,6 +20,7 @@ from pbml_control.rollout.process import ProcessPool
 from pbml_control.rollout.shared import ParamReader, ParamSegment, StaleParameters
 from tests.core.test_rollout_pool import cheetah_batch, fault_batch, same_results
 from tests.core.test_signals import SETTINGS, wait_for_rows
+from tests.helpers.signals import default_sigint
 
 pytestmark = pytest.mark.skipif(not ParamSegment.available(), reason="needs Linux memfd + /proc")
 
@@ -62,7 +63,8 @@ def start_process_training(out: Path) -> subprocess.Popen:
     args += ["--out", str(out)]
     for option in [*SETTINGS, "pool.backend='process'", "pool.workers=2"]:
         args += ["--set", option]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    return subprocess.Popen(args, preexec_fn=default_sigint, **pipes)
 
 
 def test_a_shared_chunk_pickles_without_its_rows_and_resolves_to_the_same_rows():

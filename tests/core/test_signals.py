@@ -17,6 +17,7 @@ from pbml_control.running.config import load_config
 from pbml_control.running.run import resume_run, start_run
 from tests.core.test_trainer import TINY, assert_same_run
 from tests.helpers.disks import small_disk  # noqa: F401 (fixture)
+from tests.helpers.signals import default_sigint
 
 SLOW_TINY = [o for o in TINY if not o.startswith(("run.generations", "run.checkpoint_every"))]
 SETTINGS = [*SLOW_TINY, "run.generations=300", "run.checkpoint_every=1000", "run.plots=false"]
@@ -27,7 +28,8 @@ def start_training(out: Path) -> subprocess.Popen:
     config.write_text("")
     args = [sys.executable, "-m", "pbml_control", "train", str(config), "--quiet"]
     args += ["--out", str(out)] + [a for o in SETTINGS for a in ("--set", o)]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    return subprocess.Popen(args, preexec_fn=default_sigint, **pipes)
 
 
 def wait_for_rows(out: Path, rows: int, proc: subprocess.Popen, limit: float = 120) -> None:
