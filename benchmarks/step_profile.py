@@ -36,7 +36,6 @@ import pbml_control.rollout.fast_engine as fast_engine  # noqa: E402
 from pbml_control.bench.throughput import Settings, bench_batch, machine  # noqa: E402
 from pbml_control.rollout.engine import EnvCache, record_controls, run_chunk  # noqa: E402
 from pbml_control.rollout.process import ProcessPool  # noqa: E402
-from pbml_control.rollout.types import Chunk  # noqa: E402
 
 TASKS = ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0")
 
@@ -63,7 +62,7 @@ class Timers:
 def profile_worker(task_id: str, k: int, steps: int, repeats: int) -> dict[str, float]:
     """Microseconds per lockstep step of each piece, medians over `repeats` episodes."""
     batch = bench_batch(task_id, Settings(population=k, steps=steps))
-    chunk = Chunk(0, batch, batch.params, batch.goals, batch.seeds)
+    chunk = batch.chunk(0, k)
     cache = EnvCache()
     log = record_controls(chunk, cache)
     task = cache.fast_task(batch.env, k)

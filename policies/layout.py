@@ -190,14 +190,6 @@ class BatchedForward:
         k = self.num_genomes
         self._buffers = [np.empty((k, dim, 1), dtype=np.float32) for dim in layout.dims[1:]]
 
-    def __getstate__(self) -> dict:
-        return {key: value for key, value in self.__dict__.items() if key != "_buffers"}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        dims = [bias.shape[1] for _, bias in self.layers]
-        self._buffers = [np.empty((self.num_genomes, d, 1), dtype=np.float32) for d in dims]
-
     def __call__(self, obs: Array) -> Array:
         x = np.asarray(obs, dtype=np.float32)
         if x.shape != (self.num_genomes, self.obs_dim):

@@ -138,7 +138,8 @@ class HalfCheetahTask(FastTask):
 
     def _make_sim(self, inner: Any, capacity: int) -> BatchSim | MjBatch:
         self._skip = int(inner._exclude_current_positions_from_observation)
-        self._never = np.zeros(0, dtype=bool)  # terminated, for every step: HalfCheetah never ends
+        self._never = np.zeros(capacity, dtype=bool)  # terminated: HalfCheetah never ends
+        self._never.flags.writeable = False
         if HAS_BATCH:
             return BatchSim(inner.model, capacity, inner.frame_skip)
         return MjBatch(inner.model, capacity, inner.frame_skip)
@@ -156,12 +157,7 @@ class HalfCheetahTask(FastTask):
         goal = self._goal_term({"x_velocity": x_velocity, "x_position": x_after})
         ctrl = rewards.control_cost(actions, self._ctrl_weight)
         parts = {self.spec.goal_reward_key: goal, "reward_ctrl": -ctrl}
-        return parts, self._never
-
-    def _refresh(self) -> None:
-        if len(self._never) != self._k:
-            self._never = np.zeros(self._k, dtype=bool)
-            self._never.flags.writeable = False
+        return parts, self._never[: self._k]
 
 
 class AntTask(FastTask):

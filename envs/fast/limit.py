@@ -91,7 +91,7 @@ def replay(task: FastTask, log: ActionLog, threads: int) -> tuple[float, np.ndar
             sim.reset_rows(seeds, task.init_qpos, task.init_qvel, task.reset_noise)
             elapsed += _replay_threads(sim, steps, threads)
         for j, d in enumerate(sim.datas):
-            mujoco.mj_getState(model, d, sim.state[j], sim.STATE)
+            sim._gather(j, d)  # the threads stepped the MjData only
     return elapsed, np.concatenate([sim.qpos, sim.qvel], axis=1)
 
 

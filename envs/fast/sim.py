@@ -32,8 +32,6 @@ class MjBatch:
     `mj_rnePostConstraint` after each step as Gymnasium does.
     """
 
-    STATE = _STATE
-
     def __init__(
         self,
         model: mujoco.MjModel,

@@ -33,7 +33,6 @@ from pbml_control.bench.others import OTHERS
 from pbml_control.errors import UserError
 from pbml_control.rollout import EnvSpec, EvalBatch, make_pool
 from pbml_control.rollout.process import ProcessPool
-from pbml_control.rollout.types import Chunk
 
 TASKS = ("pbml/HalfCheetahVel-v0", "pbml/AntDir-v0")
 #: 'limit' is the bare physics replaying the generation's own controls, the yardstick of every
@@ -185,7 +184,7 @@ def _limit_runner(batch: EvalBatch, settings: Settings) -> Runner:
     from pbml_control.rollout.engine import EnvCache, record_controls
 
     cache = EnvCache()
-    chunk = Chunk(0, batch, batch.params, batch.goals, batch.seeds)
+    chunk = batch.chunk(0, len(batch.params))
     log = record_controls(chunk, cache)
     task = cache.fast_task(batch.env, len(chunk))
     return lambda: replay_limit(task, log, settings.workers)

@@ -43,6 +43,15 @@ def wait_for_rows(out: Path, rows: int, proc: subprocess.Popen, limit: float = 1
     pytest.fail(f"training did not reach {rows} generations (exit {proc.poll()}): {err[-500:]}")
 
 
+def stopped_run(out: Path, sig: int) -> tuple[int, str]:
+    """`pbml train` into `out`, sent `sig` after 3 generations: its exit status and stderr."""
+    proc = start_training(out)
+    wait_for_rows(out, 3, proc)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("straight") / "run"
@@ -63,11 +72,8 @@ def test_a_run_killed_before_its_first_interval_resumes_bit_identically(straight
 
 def test_sigterm_checkpoints_exits_143_and_resumes_bit_identically(straight, tmp_path):
     out = tmp_path / "run"
-    proc = start_training(out)
-    wait_for_rows(out, 3, proc)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    status, err = stopped_run(out, signal.SIGTERM)
+    assert status == 143, err
     assert "terminated (SIGTERM)" in err and "Traceback" not in err
     assert len(list_checkpoints(out / "checkpoints")) == 2  # generation 0 and the SIGTERM save
     assert_names_checkpoint_and_resume(err, out)
@@ -121,11 +127,8 @@ def assert_names_checkpoint_and_resume(err: str, out: Path) -> None:
 
 def test_ctrl_c_names_the_saved_checkpoint_and_the_resume_command(tmp_path):
     out = tmp_path / "run"
-    proc = start_training(out)
-    wait_for_rows(out, 3, proc)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    status, err = stopped_run(out, signal.SIGINT)
+    assert status == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert_names_checkpoint_and_resume(err, out)
 
