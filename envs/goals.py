@@ -69,11 +69,21 @@ class BandSplit:
         phase = np.mod(np.asarray(x, dtype=np.float64) - self.low, self.period) / self.period
         return (phase >= self.test_band[0]) & (phase < self.test_band[1])
 
-    def sample(self, rng: np.random.Generator, n: int, split: str) -> np.ndarray:
-        """Draw `n` coordinates uniformly from the split's part of [low, high)."""
+    def sample(
+        self, rng: np.random.Generator, n: int, split: str, stratified: bool = False
+    ) -> np.ndarray:
+        """Draw `n` coordinates uniformly from the split's part of [low, high).
+
+        ``stratified``: the periods (bands) take turns, so `n` draws cover every band as evenly
+        as `n` allows (a study's few probe goals then never miss a band by chance); which bands
+        get one draw more is random. Within its band each draw is still uniform.
+        """
         a, b = self.test_band
         width = b - a
-        period_index = rng.integers(self.n_periods, size=n)
+        if stratified:
+            period_index = rng.permutation(np.arange(n) % self.n_periods)
+        else:
+            period_index = rng.integers(self.n_periods, size=n)
         u = rng.random(n)
         if check_split(split) == "test":
             phase = a + u * width
@@ -119,8 +129,11 @@ class GoalSpace(ABC):
         self.valid_text = range_text if valid_text is None else valid_text
 
     @abstractmethod
-    def sample(self, rng: np.random.Generator, n: int, split: str = "train") -> np.ndarray:
-        """Draw `n` goals, shape (n, *shape), float64, from one split."""
+    def sample(
+        self, rng: np.random.Generator, n: int, split: str = "train", stratified: bool = False
+    ) -> np.ndarray:
+        """Draw `n` goals, shape (n, *shape), float64, from one split; ``stratified`` spreads
+        them evenly over the split's bands (see `BandSplit.sample`)."""
 
     @abstractmethod
     def in_distribution(self, goals: np.ndarray) -> np.ndarray:
@@ -204,8 +217,10 @@ class IntervalGoals(GoalSpace):
             f"{what}, a finite float{bound}",
         )
 
-    def sample(self, rng: np.random.Generator, n: int, split: str = "train") -> np.ndarray:
-        return self.bands.sample(rng, n, split)
+    def sample(
+        self, rng: np.random.Generator, n: int, split: str = "train", stratified: bool = False
+    ) -> np.ndarray:
+        return self.bands.sample(rng, n, split, stratified)
 
     def in_distribution(self, goals: np.ndarray) -> np.ndarray:
         return (goals >= self.low) & (goals <= self.high)
@@ -240,8 +255,10 @@ class AngleGoals(GoalSpace):
             "a direction angle in radians, a finite float (wrapped into [0, 2pi))",
         )
 
-    def sample(self, rng: np.random.Generator, n: int, split: str = "train") -> np.ndarray:
-        return np.mod(self.bands.sample(rng, n, split), _TWO_PI)
+    def sample(
+        self, rng: np.random.Generator, n: int, split: str = "train", stratified: bool = False
+    ) -> np.ndarray:
+        return np.mod(self.bands.sample(rng, n, split, stratified), _TWO_PI)
 
     def canonical(self, goal: np.ndarray) -> np.ndarray:
         wrapped = np.mod(goal, _TWO_PI)  # exact for angles already in [0, 2pi)
@@ -270,8 +287,12 @@ class SignGoals(GoalSpace):
             "no held-out goal (there are only two); test = train = {-1, +1}",
         )
 
-    def sample(self, rng: np.random.Generator, n: int, split: str = "train") -> np.ndarray:
+    def sample(
+        self, rng: np.random.Generator, n: int, split: str = "train", stratified: bool = False
+    ) -> np.ndarray:
         check_split(split)
+        if stratified:  # the two directions take turns
+            return rng.permutation(np.where(np.arange(n) % 2 == 0, -1.0, 1.0))
         return np.where(rng.random(n) < 0.5, -1.0, 1.0)
 
     def in_distribution(self, goals: np.ndarray) -> np.ndarray:
@@ -307,8 +328,10 @@ class DiscGoals(GoalSpace):
             f"a goal position (x, y), shape (2,), finite{bound}",
         )
 
-    def sample(self, rng: np.random.Generator, n: int, split: str = "train") -> np.ndarray:
-        angle = self.bands.sample(rng, n, split)
+    def sample(
+        self, rng: np.random.Generator, n: int, split: str = "train", stratified: bool = False
+    ) -> np.ndarray:
+        angle = self.bands.sample(rng, n, split, stratified)
         r = self.radius * np.sqrt(rng.random(n))
         return np.stack([r * np.cos(angle), r * np.sin(angle)], axis=-1)
 

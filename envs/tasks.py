@@ -174,9 +174,12 @@ BUILTIN_TASK_IDS: tuple[str, ...] = tuple(task["id"] for task in _BUILTIN)
 
 
 def sample_goals(
-    task_id: str, rng: np.random.Generator, n: int, split: str = "train"
+    task_id: str, rng: np.random.Generator, n: int, split: str = "train", stratified: bool = False
 ) -> np.ndarray:
     """Draw `n` goals of a task, shape (n, *goal_shape), float64, from the "train" or "test" split.
+
+    ``stratified`` spreads the draws evenly over the split's bands (each band gets n // bands or
+    one more), as a study's few probe goals need; without it every draw picks its band at random.
 
     The splits are disjoint where the task holds goals out (see `pbml_envs.goals`); the draw
     depends on `rng` only, so a seeded generator gives the same goals on every machine.
@@ -185,7 +188,12 @@ def sample_goals(
     check_split(split)
     if n < 0:
         raise ValueError(f"{task_id}: cannot sample {n} goals")
-    return spec.goal_space.sample(rng, int(n), split).astype(np.float64, copy=False)
+    goals = (
+        spec.goal_space.sample(rng, int(n), split, stratified)
+        if stratified
+        else (spec.goal_space.sample(rng, int(n), split))
+    )  # a user's goal space written before `stratified` existed still samples unstratified
+    return goals.astype(np.float64, copy=False)
 
 
 def validate_goal(task_id: str, goal: object) -> np.ndarray:

@@ -35,6 +35,11 @@ def add_parser(sub) -> None:
         help="Ray cluster address HOST:PORT (with --backend ray; default: a private local Ray)",
     )
     p.add_argument("--report-only", action="store_true", help="write the report from what is done")
+    p.add_argument(
+        "--status", action="store_true",
+        help="show runs done, running and left and the core-hours spent and left, no outcomes; "
+        "runs nothing and writes nothing",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -48,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
     study = load_study(args.study)
     out = args.out or Path("runs") / "studies" / study.head.name
+    if args.status:
+        from pbml_control.study.runner import check_study_dir
+        from pbml_control.study.status import study_status
+
+        check_study_dir(out, study)
+        print(study_status(study, out, args.workers))
+        return 0
     start = time.perf_counter()
     if args.report_only:
         results = collect(study, out)

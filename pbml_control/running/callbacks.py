@@ -98,12 +98,30 @@ def state_meta(exp, state) -> dict[str, Any]:
     }
 
 
-class Checkpointer(Callback):
-    """Checkpoints every `every` generations, at the end and on Ctrl-C."""
+#: Subfolder of checkpoints/ with the states kept at rollout budgets (`run.keep_at_rollouts`).
+KEPT = "kept"
 
-    def __init__(self, run_dir: Path, every: int, keep: int) -> None:
+
+def kept_checkpoint(run_dir: Path, budget: int) -> Path | None:
+    """The kept checkpoint where ``budget`` rollouts were first reached (None if not yet)."""
+    import json
+
+    for path in list_checkpoints(run_dir / "checkpoints" / KEPT):
+        if json.loads(path.read_text()).get("rollouts", -1) >= budget:
+            return path
+    return None
+
+
+class Checkpointer(Callback):
+    """Checkpoints every `every` generations, at the end and on Ctrl-C; and into
+    checkpoints/kept/ (never deleted) the state where each budget of `kept_at` is reached."""
+
+    def __init__(
+        self, run_dir: Path, every: int, keep: int, kept_at: list[int] | None = None
+    ) -> None:
         self.folder = run_dir / "checkpoints"
         self.every, self.keep = every, keep
+        self.kept_at = list(kept_at or [])
         self._saved_at = -1
         #: The state after the last whole generation (what Ctrl-C saves).
         self.latest = None
@@ -111,6 +129,7 @@ class Checkpointer(Callback):
     def on_start(self, exp, state) -> None:
         self.latest = state
         remove_stray_temps(self.folder)
+        remove_stray_temps(self.folder / KEPT)
         remove_stray_temps(self.folder.parent)
         if not list_checkpoints(self.folder):  # a run killed before its first interval resumes
             self.save(exp, state)
@@ -124,6 +143,11 @@ class Checkpointer(Callback):
         return path
 
     def on_generation(self, exp, event) -> None:
+        before, after = self.latest.rollouts, event.state.rollouts
+        if any(before < b <= after for b in self.kept_at):  # before the regular one: a kill
+            state = event.state  # between the two is redone from an earlier checkpoint
+            arrays, meta = state_arrays(state), state_meta(exp, state)
+            write_checkpoint(self.folder / KEPT, state.population.generation, arrays, meta, 0)
         self.latest = event.state
         if self.every and event.state.population.generation % self.every == 0:
             self.save(exp, event.state)

@@ -45,6 +45,10 @@ class RunConfig:
     checkpoint_every: int = 10
     #: Keep only this many most recent checkpoints (0: keep all).
     keep_checkpoints: int = 3
+    #: Also checkpoint the state at each of these rollout budgets (the first generation whose
+    #: rollout total reaches it: where a run with that budget would have stopped), into
+    #: checkpoints/kept/, never deleted; studies probe a run part way through from them.
+    keep_at_rollouts: list[int] = field(default_factory=list)
     #: Write the PNG plots at the end of the run.
     plots: bool = True
     #: Also log every metrics.csv column and the mutation histograms to RUN_DIR/tensorboard/
@@ -140,6 +144,12 @@ class Config:
             )
         _positive("run.checkpoint_every", self.run.checkpoint_every, allow_zero=True)
         _positive("run.keep_checkpoints", self.run.keep_checkpoints, allow_zero=True)
+        kept = self.run.keep_at_rollouts
+        if any(b <= 0 for b in kept) or kept != sorted(set(kept)):
+            raise ConfigError(
+                "run.keep_at_rollouts must list rollout budgets > 0 in increasing order, "
+                f"got {kept}"
+            )
         _positive("task.episode_steps", self.task.episode_steps)
         _positive("task.episodes", self.task.episodes)
         _positive("goals.every", self.goals.every)

@@ -154,7 +154,12 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def dumps_toml(obj: Any) -> str:
-    return tomli_w.dumps(_drop_none(to_dict(obj)))
+    return tomli_w.dumps(plain_dict(obj))
+
+
+def plain_dict(obj: Any) -> dict[str, Any]:
+    """A dataclass tree as the dicts `dumps_toml` writes (None values left out)."""
+    return _drop_none(to_dict(obj))
 
 
 def _drop_none(value: Any) -> Any:

@@ -62,7 +62,9 @@ def default_callbacks(run_dir: Path, cfg: Config, progress: bool = True) -> list
     callbacks += [
         LineageLog(run_dir),
         LineageShares(run_dir),
-        Checkpointer(run_dir, cfg.run.checkpoint_every, cfg.run.keep_checkpoints),
+        Checkpointer(
+            run_dir, cfg.run.checkpoint_every, cfg.run.keep_checkpoints, cfg.run.keep_at_rollouts
+        ),
         BestGenomes(run_dir),
     ]
     return callbacks + ([Progress()] if progress else [])

@@ -3,22 +3,18 @@ and each arm's mutation radius and gate over the training generations."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pbml_control.analysis.plots.figures import save
-from pbml_control.running.checkpoint import atomic_write_text
-from pbml_control.running.run_files import read_csv
-from pbml_control.study.jobs import run_dir_of
+from pbml_control.study.jobs import run_dir_of, run_series
 from pbml_control.study.plots import mutation_figure, probe_figure
 from pbml_control.study.probe import normalised_curve
 from pbml_control.study.spec import Study
 
 Results = dict[tuple[str, int], dict[str, Any]]
-SERIES = "series.json"
 
 
 def probe_curves(study: Study, results: Results) -> dict[str, np.ndarray]:
@@ -34,23 +30,6 @@ def probe_curves(study: Study, results: Results) -> dict[str, np.ndarray]:
             rows.append(np.nanmean([normalised_curve(p["curve"], ref) for p in probes], axis=0))
         out[arm] = np.vstack(rows)
     return out
-
-
-def run_series(run_dir: Path) -> dict[str, list[float]]:
-    """A run's per-generation population-mean sigma and gate per module, kept small.
-
-    Read from ``series.json`` when present, else taken from metrics.csv (rounded to 4
-    significant digits) and written there: the study folder can keep the series of every run
-    without the runs' bulky files.
-    """
-    path = run_dir / SERIES
-    if path.is_file():
-        return json.loads(path.read_text())
-    rows = read_csv(run_dir / "metrics.csv")
-    keys = [k for k in (rows[0] if rows else {}) if k.startswith(("mut/sigma/", "mut/gate/"))]
-    series = {k: [float(f"{float(r[k]):.4g}") for r in rows] for k in keys}
-    atomic_write_text(path, json.dumps(series))
-    return series
 
 
 def mutation_series(study: Study, out: Path, results: Results, kind: str):

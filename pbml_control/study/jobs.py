@@ -24,26 +24,38 @@ from typing import Any
 import numpy as np
 
 from pbml_control.errors import ConfigError
+from pbml_control.evolution.founders import with_initial_mutation
 from pbml_control.evolution.genome import ModuleLayout, Population
 from pbml_control.running.checkpoint import atomic_write_bytes, atomic_write_text, list_checkpoints
 from pbml_control.running.config import Config, dump_config
+from pbml_control.running.run_files import read_csv
 from pbml_control.study import machine
+from pbml_control.study.lock import job_lock
 from pbml_control.study.probe import (
+    goal_rng,
     in_run_recovery,
-    normalised_gain,
     probe_founders,
     probe_goal_seeds,
     probe_selection,
+    scores,
 )
-from pbml_control.study.spec import ProbeSpec, Study
+from pbml_control.study.spec import FINAL, SWAP, ProbeSpec, Study
 
 RESULT = "probe.json"
+#: A run's mutation series, kept small in the study folder (the bulky run files are not kept).
+SERIES = "series.json"
 #: The study folder's subfolder that holds one run directory per (arm, seed).
 RUNS = "run_results"
 
 
 def run_dir_of(out: Path, arm: str, seed: int) -> Path:
     return out / RUNS / f"{arm}_seed{seed}"
+
+
+def lock_path(out: Path, arm: str, seed: int) -> Path:
+    """The lock a job holds while it writes its run directory (beside it, so a restart that
+    clears the run directory keeps the lock)."""
+    return out / RUNS / f".{arm}_seed{seed}.lock"
 
 
 def run_job(study: Study, arm: str, seed: int, out: Path) -> dict[str, Any]:
@@ -53,29 +65,67 @@ def run_job(study: Study, arm: str, seed: int, out: Path) -> dict[str, Any]:
     done = run_dir / RESULT
     if done.is_file():
         return json.loads(done.read_text())
+    with job_lock(lock_path(out, arm, seed), f"{arm} seed {seed}"):
+        if done.is_file():  # finished by the holder we waited for
+            return json.loads(done.read_text())
+        result = _train_and_probe(study, arm, seed, run_dir)
+        atomic_write_text(done, json.dumps(result, indent=1))
+    return result
+
+
+def _train_and_probe(study: Study, arm: str, seed: int, run_dir: Path) -> dict[str, Any]:
     cfg = study.run_config(arm, seed)
-    start = time.perf_counter()
     kind = KINDS[study.head.kind]
+    start = time.perf_counter()
     population, obs_stats = kind.train(cfg, run_dir)
+    wall = time.perf_counter() - start
     rows = _metrics(run_dir)
-    result = {
+    if rows:
+        run_series(run_dir)
+    start = time.perf_counter()
+    sets = {}
+    for name in study.probe.probe_sets(cfg.population.mutation.frozen):
+        pop, obs = kind.probe_source(name, cfg, run_dir, population, obs_stats)
+        sets[name] = kind.probe(cfg, study.probe, pop, obs, seed)
+    return {
         "arm": arm,
         "seed": seed,
         "generations": len(rows),
         "rollouts": int(float(rows[-1]["budget/rollouts_total"])) if rows else 0,
         "final_fitness_max": float(rows[-1]["pop/fitness_max"]) if rows else float("nan"),
         "in_run": in_run_recovery(rows, study.probe.horizon, study.probe.reference),
-        "probes": kind.probe(cfg, study.probe, population, obs_stats),
-        "train_s": time.perf_counter() - start,
+        "probes": sets.pop(FINAL),
+        "probe_sets": sets,
+        "train_s": core_seconds(rows) or wall,
+        "probe_s": time.perf_counter() - start,
         "machine": machine.describe(),
     }
-    atomic_write_text(done, json.dumps(result, indent=1))
-    return result
+
+
+def run_series(run_dir: Path) -> dict[str, list[float]]:
+    """A run's per-generation population-mean sigma and gate per module, kept small.
+
+    Read from ``series.json`` when present, else taken from metrics.csv (rounded to 4
+    significant digits) and written there: the study folder can keep the series of every run
+    without the runs' bulky files.
+    """
+    path = run_dir / SERIES
+    if path.is_file():
+        return json.loads(path.read_text())
+    rows = read_csv(run_dir / "metrics.csv")
+    keys = [k for k in (rows[0] if rows else {}) if k.startswith(("mut/sigma/", "mut/gate/"))]
+    series = {k: [float(f"{float(r[k]):.4g}") for r in rows] for k in keys}
+    atomic_write_text(path, json.dumps(series))
+    return series
+
+
+def core_seconds(rows: list[dict]) -> float:
+    """Seconds a run's generations took, summed from metrics.csv (over every sitting of a
+    resumed run, which a clock in one process would miss); 0 when the rows lack the time."""
+    return sum(float(r.get("time/elapsed_s") or 0.0) for r in rows)
 
 
 def _metrics(run_dir: Path) -> list[dict]:
-    from pbml_control.running.run_files import read_csv
-
     return read_csv(run_dir / "metrics.csv")
 
 
@@ -101,7 +151,30 @@ class TrainKind:
         return Population.from_arrays(split_arrays(arrays, "pop")), (obs or None)
 
     @staticmethod
-    def probe(cfg: Config, probe: ProbeSpec, population: Population, obs) -> list[dict]:
+    def probe_source(name: str, cfg: Config, run_dir: Path, population: Population, obs):
+        """(population, observation statistics) a probe set starts from."""
+        if name == FINAL:
+            return population, obs
+        if name == SWAP:
+            return with_initial_mutation(population, cfg.population), obs
+        from pbml_control.running.callbacks import kept_checkpoint
+        from pbml_control.running.checkpoint import load_checkpoint, split_arrays
+
+        budget = int(name.split("=", 1)[1])
+        path = kept_checkpoint(run_dir, budget)
+        if path is None:
+            raise ConfigError(
+                f"'{run_dir}' kept no checkpoint at {budget} rollouts (run.keep_at_rollouts); "
+                "was it trained before the study probed budgets?"
+            )
+        arrays, _ = load_checkpoint(path)
+        obs_arrays = split_arrays(arrays, "obs")
+        return Population.from_arrays(split_arrays(arrays, "pop")), (obs_arrays or None)
+
+    @staticmethod
+    def probe(
+        cfg: Config, probe: ProbeSpec, population: Population, obs, seed: int = 0
+    ) -> list[dict]:
         import pbml_envs
 
         from pbml_control.rollout import pool_from_config
@@ -109,11 +182,14 @@ class TrainKind:
         from pbml_control.running.transfer import CurveRecorder
         from pbml_control.seeding import Purpose, stream
 
-        goals = pbml_envs.sample_goals(cfg.task.id, _goal_rng(probe), probe.goals, split="test")
+        goals = pbml_envs.sample_goals(
+            cfg.task.id, goal_rng(probe, seed), probe.goals, split="test",
+            stratified=probe.goal_draw == "per_seed",
+        )  # fmt: skip
         founders = probe_founders(population, probe)
         results = []
         with pool_from_config(cfg.pool) as pool:
-            for k, env_seed in probe_goal_seeds(probe):
+            for k, env_seed in probe_goal_seeds(probe, seed):
                 pcfg = probe_config(cfg, probe, goals[k], env_seed)
                 exp = build_experiment(pcfg, pool=pool)
                 stats = _stats(obs) if cfg.policy.obs_norm else None
@@ -148,13 +224,9 @@ def _probe_row(k: int, goal, env_seed: int, curve: np.ndarray, probe: ProbeSpec)
         "goal": " ".join(f"{v:.6g}" for v in np.atleast_1d(goal)),
         "env_seed": env_seed,
         "f0": float(curve[0]),
-        **normalised_gain(curve, probe.at, probe.reference),
+        **scores(curve, probe.at, probe.reference),
         "curve": [float(v) for v in curve],
     }
-
-
-def _goal_rng(probe: ProbeSpec) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([probe.seed, 7]))
 
 
 class MovingKind:
@@ -195,15 +267,23 @@ class MovingKind:
         return pop, None
 
     @staticmethod
-    def probe(cfg: Config, probe: ProbeSpec, population: Population, obs) -> list[dict]:
+    def probe_source(name: str, cfg: Config, run_dir: Path, population: Population, obs):
+        if name == SWAP:
+            return with_initial_mutation(population, cfg.population), obs
+        return population, obs  # 'final' (the loader refuses budgets for this kind)
+
+    @staticmethod
+    def probe(
+        cfg: Config, probe: ProbeSpec, population: Population, obs, seed: int = 0
+    ) -> list[dict]:
         founders = probe_founders(population, probe)
         shape = MovingKind.world(cfg, 0)
-        rng = _goal_rng(probe)
+        rng = goal_rng(probe, seed)
         goals = [_on_sphere(rng, shape.dim, shape.radius) for _ in range(probe.goals)]
         pcfg = Config(population=probe_selection(cfg, probe))
         pcfg.run.generations = probe.generations + 1
         results = []
-        for k, env_seed in probe_goal_seeds(probe):
+        for k, env_seed in probe_goal_seeds(probe, seed):
             world = MovingKind.world(cfg, env_seed, fixed_goal=tuple(goals[k].tolist()))
             _, rows = evolve_budget(pcfg, world, env_seed, start=founders)
             curve = np.array([r["pop/fitness_max"] for r in rows])

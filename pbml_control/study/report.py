@@ -115,7 +115,7 @@ def arm_section(study: Study, results: Results) -> str:
                "in-run late - early", "final fitness max", "generations", "rollouts")  # fmt: skip
     rows = []
     for arm in study.arms:
-        mine = [results[arm, s] for s in study.seeds if (arm, s) in results]
+        mine = [results[arm, s] for s in study.seeds_of(arm) if (arm, s) in results]
         if not mine:
             rows.append([arm, "0", *["n/a"] * (len(headers) - 2)])
             continue
@@ -151,7 +151,7 @@ def write_report(study: Study, out: Path, results: Results, command: str, wall: 
 
     write_csv(out / "results.csv", results_rows(results))
     tested = evaluate_hypotheses(study, results)
-    total = len(study.arms) * len(study.seeds)
+    total = len(study.jobs())
     status = "complete" if len(results) == total else f"INCOMPLETE: {len(results)}/{total} runs"
     parts = [
         f"# Study: {study.head.name}", "", study.head.description, "",

@@ -29,23 +29,31 @@ DESIGN = "study.json"
 Echo = Callable[[str], None]
 
 
-def prepare_study_dir(out: Path, study: Study) -> None:
-    """Create the study folder, or check that it was run with exactly this design."""
-    create_parents(out)
+def check_study_dir(out: Path, study: Study) -> bool:
+    """True if ``out`` is a folder of this study's design, False if it holds no study yet;
+    UserError if it is a file or holds another design. Writes nothing."""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out '{out}' is a file, not a folder")
     design = out / DESIGN
-    new = study.resolved()
-    if design.is_file():
-        old = json.loads(design.read_text())
-        changes = describe_changes(old, new)
-        if changes:
-            raise UserError(
-                f"'{out}' holds results of a different design; refusing to mix them. Changed: "
-                + "; ".join(changes)
-                + ". Write the change as a new study file (or use another --out)."
-            )
+    if not design.is_file():
+        return False
+    changes = describe_changes(json.loads(design.read_text()), study.resolved())
+    if changes:
+        raise UserError(
+            f"'{out}' holds results of a different design; refusing to mix them. Changed: "
+            + "; ".join(changes)
+            + ". Write the change as a new study file (or use another --out)."
+        )
+    return True
+
+
+def prepare_study_dir(out: Path, study: Study) -> None:
+    """Create the study folder, or check that it was run with exactly this design."""
+    create_parents(out)
+    if check_study_dir(out, study):
         return
+    new = study.resolved()
+    design = out / DESIGN
     if out.exists() and any(out.iterdir()):
         raise UserError(
             f"'{out}' exists and is not a study folder (no {DESIGN}); use another --out"
@@ -58,7 +66,7 @@ def prepare_study_dir(out: Path, study: Study) -> None:
 
 def jobs_of(study: Study) -> list[tuple[str, int]]:
     """(arm, seed) in run order: seed-major, so partial results are complete pairs."""
-    return [(arm, seed) for seed in study.seeds for arm in study.arms]
+    return study.jobs()
 
 
 def run_study(
@@ -144,13 +152,11 @@ def _ray(study, out, todo, workers, address, echo) -> dict:
 
 
 def _line(i: int, total: int, result: dict[str, Any]) -> str:
-    probes = result["probes"]
-    keys = [k for k in probes[0] if k.startswith("gain@")] if probes else []
-    gains = "  ".join(f"{k} {sum(p[k] for p in probes) / len(probes):.3f}" for k in keys[-2:])
+    """A finished job, without its outcome: a study is read once, in its report."""
+    core = result["train_s"] + result.get("probe_s", 0.0)
     return (
-        f"[{i}/{total}] {result['arm']} seed {result['seed']}: {result['generations']} "
-        f"generations, {result['rollouts']} rollouts, final fitness max "
-        f"{result['final_fitness_max']:.2f}; probe {gains} ({result['train_s']:.0f} s)"
+        f"[{i}/{total}] {result['arm']} seed {result['seed']} done: {result['generations']} "
+        f"generations, {result['rollouts']} rollouts, {core / 60:.1f} core-min"
     )
 
 

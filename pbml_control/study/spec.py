@@ -20,22 +20,30 @@ set = []
 set = ["population.mutation.frozen=true"]
 
 [probe]                             # the same for every arm
-goals = 3                           # K held-out goals (split 'test')
-env_seeds = 2                       # S environment seeds per goal
-generations = 10                    # G
-at = [1, 3, 5, 10]                  # generations whose gain is reported
+goals = 8                           # K held-out goals (split 'test')
+goal_draw = "per_seed"              # K goals per seed, stratified over the test bands; or 'common'
+env_seeds = 1                       # S environment seeds per goal
+generations = 5                     # G
+at = [1, 3, 5]                      # generations whose scores are reported
 primary = 5                         # the generation hypotheses on the probe use
+score = "f"                         # 'f': best fitness f_g (the paper's); 'gain': normalised
 strategy = "truncation"
 population = 64
 reference = 0.0                     # the fitness the gain is normalised towards
+budgets = [25600]                   # also probe each run where it had spent these rollouts
+swap = true                         # also probe final genomes with the initial mutation function
 
 [[hypotheses]]
 name = "H1"
 text = "PBML with an evolved mutation function adapts faster than with it frozen"
 treatment = "pbml"
 control = "pbml_frozen"
-measure = "probe"                   # or 'in_run' (late - early recovery), or 'probe@3', ...
+measure = "probe"                   # 'probe' (probe.score at primary), 'f@3', 'gain@3', 'in_run'
 margin = 0.0                        # > 0: "at least as fast as", within the margin
+family = "primary"                  # Holm's adjustment runs within each family
+# probe = "final"                   # the treatment's probe: 'final', 'swap', 'budget=25600'
+# control_probe = "swap"            # the control's (default: the same as the treatment's)
+# growth_from = "budget=25600"      # test the growth of the difference since this probe
 ```
 """
 
@@ -44,17 +52,28 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pbml_control.errors import ConfigError, UserError
-from pbml_control.running.config import Config, dump_config, load_config
-from pbml_control.running.config_io import from_dict
+from pbml_control.running.config import Config, load_config
+from pbml_control.running.config_io import from_dict, plain_dict
 
 KINDS = ("train", "moving")
 MEASURES = ("probe", "in_run")
+SCORES = ("gain", "f")
+GOAL_DRAWS = ("common", "per_seed")
+#: The probe set every run has: its final population, as it is.
+FINAL = "final"
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+#: The final genomes with every mutation function reset to the initial one (`probe.swap`).
+SWAP = "swap"
+#: Limits that keep a probe finite (a typo of 10**9 goals would never end).
+MAX_PROBE = {"goals": 1_000, "env_seeds": 100, "generations": 10_000, "population": 100_000}
 
 
 @dataclass
@@ -79,6 +98,31 @@ class ProbeSpec:
     seed: int = 12345
     #: In-run measure: generations after a goal change whose normalised gain is the recovery.
     horizon: int = 5
+    #: The score 'probe' hypotheses test: 'gain' (normalised gain, above) or 'f' (the best
+    #: fitness after g probe generations, f_g: performance after g learning steps, the
+    #: meta-learning objective of Frans & Witkowski 2021). Both are reported.
+    score: str = "gain"
+    #: 'common': the same K goals for every run (drawn from `seed`); 'per_seed': K goals for
+    #: each study seed, stratified over the test split's bands, shared by the arms of a seed,
+    #: each goal with its own environment seeds.
+    goal_draw: str = "common"
+    #: Rollout budgets at which each run is probed too, from the checkpoints it keeps there
+    #: (`run.keep_at_rollouts`, set by the study): the probe sets 'budget=B'.
+    budgets: list[int] = field(default_factory=list)
+    #: Also probe the final genomes of every arm whose mutation function evolves with every
+    #: mutation function reset to the initial one (the probe set 'swap'): same weights, goals
+    #: and seeds, so 'final' vs 'swap' is perfectly paired.
+    swap: bool = False
+
+    def probe_sets(self, frozen: bool) -> list[str]:
+        """Names of the probe sets a run of an arm gets ('swap' only where mutation evolves)."""
+        sets = [FINAL] + [budget_set(b) for b in self.budgets]
+        return sets + ([SWAP] if self.swap and not frozen else [])
+
+
+def budget_set(budget: int) -> str:
+    """The name of the probe set taken where a run had spent ``budget`` rollouts."""
+    return f"budget={budget}"
 
 
 @dataclass
@@ -95,12 +139,33 @@ class Hypothesis:
     measure: str = "probe"
     #: 0: superiority; > 0: "at least as good", treatment > control - margin.
     margin: float = 0.0
+    #: Hypotheses are Holm-adjusted within their family ('primary', 'secondary', ...), and
+    #: the report shows each family apart.
+    family: str = "primary"
+    #: The treatment's probe set: 'final', 'swap' or 'budget=B' (one of probe.budgets).
+    probe: str = FINAL
+    #: The control's probe set ('' = the same as the treatment's). The control may be the
+    #: treatment's arm when the probe sets differ: 'final' vs 'swap' is the swap contrast.
+    control_probe: str = ""
+    #: A probe set ('' = none): test the growth of the paired difference from that probe set
+    #: to `probe`, i.e. (T - C at probe) - (T - C at growth_from), a difference in differences.
+    growth_from: str = ""
+
+    @property
+    def control_set(self) -> str:
+        return self.control_probe or self.probe
 
 
 @dataclass
 class Arm:
     #: Overrides on top of the base config and the study's common overrides.
     set: list[str] = field(default_factory=list)
+    #: The seeds this arm runs: 0 (all of the study's), a count n (the first n of them) or a
+    #: list (each one of the study's). Hypotheses pair the seeds two arms share.
+    seeds: int | list[int] = 0
+    #: Runs go stage by stage (lowest first), seed by seed within a stage: a study that must
+    #: stop early (a compute cap) then has its first stages whole.
+    stage: int = 0
 
 
 @dataclass
@@ -128,6 +193,25 @@ class Study:
     probe: ProbeSpec
     hypotheses: list[Hypothesis]
     source: Path | None = None
+    #: Per arm, its seeds when they are not all of `seeds` (see `Arm.seeds`).
+    arm_seeds: dict[str, list[int]] = field(default_factory=dict)
+    #: Per arm, its stage when not 0 (see `Arm.stage`).
+    arm_stages: dict[str, int] = field(default_factory=dict)
+
+    def seeds_of(self, arm: str) -> list[int]:
+        return self.arm_seeds.get(arm, self.seeds)
+
+    def jobs(self) -> list[tuple[str, int]]:
+        """(arm, seed) in run order: stage by stage, seed-major within a stage, so a study
+        stopped part way holds whole pairs."""
+        stages = sorted({self.arm_stages.get(arm, 0) for arm in self.arms})
+        return [
+            (arm, seed)
+            for stage in stages
+            for seed in self.seeds
+            for arm in self.arms
+            if self.arm_stages.get(arm, 0) == stage and seed in self.seeds_of(arm)
+        ]
 
     def run_config(self, arm: str, seed: int) -> Config:
         cfg = copy.deepcopy(self.arms[arm])
@@ -136,19 +220,55 @@ class Study:
         return cfg
 
     def resolved(self) -> dict[str, Any]:
-        """Everything that decides the results, as plain JSON (what study.json holds)."""
+        """Everything that decides the results, as plain JSON (what study.json holds).
+
+        Keys added after studies were first published are left out at the value that gives the
+        old behaviour (`LATER_KEYS`), so an older study folder keeps its fingerprint."""
+        per_arm = {"arm_seeds": self.arm_seeds, "arm_stages": self.arm_stages}
         return {
             "name": self.head.name,
             "kind": self.head.kind,
             "seeds": self.seeds,
-            "arms": {name: dump_config(cfg) for name, cfg in self.arms.items()},
-            "probe": asdict(self.probe),
-            "hypotheses": [asdict(h) for h in self.hypotheses],
-        }
+            **{key: value for key, value in per_arm.items() if value},
+            "arms": {name: design_toml(cfg) for name, cfg in self.arms.items()},
+            "probe": _without_later(asdict(self.probe), LATER_KEYS["probe"]),
+            "hypotheses": [_without_later(asdict(h), LATER_KEYS["hypothesis"]) for h in
+                           self.hypotheses],
+        }  # fmt: skip
 
     def fingerprint(self) -> str:
         text = json.dumps(self.resolved(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: Keys added to the config, the probe and the hypotheses after studies were first published,
+#: with the value that gives the behaviour from before they existed. A study's design leaves
+#: them out at that value, so a folder made before a key existed keeps its fingerprint and can
+#: be resumed and re-reported. Every new key goes here (tests/core/test_study_design.py checks).
+LATER_KEYS: dict[str, dict[str, Any]] = {
+    "config": {"run.tensorboard": False, "run.keep_at_rollouts": []},
+    "probe": {"score": "gain", "goal_draw": "common", "budgets": [], "swap": False},
+    "hypothesis": {"family": "primary", "probe": FINAL, "control_probe": "", "growth_from": ""},
+}
+
+
+def design_toml(cfg: Config) -> str:
+    """An arm's config as TOML, without the later keys at their old value (see `LATER_KEYS`)."""
+    import tomli_w
+
+    data = plain_dict(cfg)
+    for key, old in LATER_KEYS["config"].items():
+        *parents, leaf = key.split(".")
+        table = data
+        for part in parents:
+            table = table.get(part, {})
+        if leaf in table and table[leaf] == old:
+            del table[leaf]
+    return tomli_w.dumps(data)
+
+
+def _without_later(record: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not (k in later and v == later[k])}
 
 
 def load_study(path: str | Path) -> Study:
@@ -180,9 +300,14 @@ def _build(data: dict[str, Any], path: Path) -> Study:
     if not isinstance(arms_data, dict) or not arms_data:
         raise ConfigError("a study needs at least one [arms.NAME] table")
     base = (path.parent / head.base) if head.base else None
-    arms = {}
+    arms, arm_seeds, arm_stages = {}, {}, {}
     for name, table in arms_data.items():
         arm = from_dict(Arm, table, prefix=f"arms.{name}")
+        mine = _arm_seeds(name, arm.seeds, seeds)
+        if mine != seeds:
+            arm_seeds[name] = mine
+        if arm.stage:
+            arm_stages[name] = arm.stage
         try:
             cfg = load_config(base, head.set + arm.set)
         except ConfigError as err:
@@ -191,19 +316,61 @@ def _build(data: dict[str, Any], path: Path) -> Study:
         arms[name] = cfg
     probe = from_dict(ProbeSpec, data.get("probe", {}), prefix="probe")
     _check_probe(probe)
+    if probe.budgets:
+        if head.kind != "train":
+            raise ConfigError("probe.budgets needs study.kind = 'train' (runs that checkpoint)")
+        for name, cfg in arms.items():
+            _keep_budgets(name, cfg, probe.budgets)
     hypotheses = [
         from_dict(Hypothesis, h, prefix=f"hypotheses[{i}]")
         for i, h in enumerate(data.get("hypotheses", []))
     ]
     for h in hypotheses:
         _check_hypothesis(h, arms, probe)
-    return Study(head, arms, seeds, probe, hypotheses, path)
+    return Study(head, arms, seeds, probe, hypotheses, path, arm_seeds, arm_stages)
+
+
+def _arm_seeds(name: str, value: int | list[int], seeds: list[int]) -> list[int]:
+    if isinstance(value, int):
+        if value < 0 or value > len(seeds):
+            raise ConfigError(
+                f"arms.{name}.seeds must be 0 (all) or a count up to {len(seeds)}, got {value}"
+            )
+        return seeds[:value] if value else seeds
+    unknown = sorted(set(value) - set(seeds))
+    if not value or unknown or len(set(value)) != len(value):
+        raise ConfigError(
+            f"arms.{name}.seeds must list distinct seeds of study.seeds; not in it: {unknown}"
+        )
+    return [s for s in seeds if s in value]
+
+
+def _keep_budgets(name: str, cfg: Config, budgets: list[int]) -> None:
+    """Make an arm's runs keep a checkpoint at every probed budget, inside its own budget."""
+    final = cfg.run.budget_rollouts
+    if not final or any(b >= final for b in budgets):
+        raise ConfigError(
+            f"arms.{name}: probe.budgets {budgets} must lie below the arm's run.budget_rollouts "
+            f"({final or 'not set'}); the final population is always probed"
+        )
+    cfg.run.keep_at_rollouts = sorted(set(cfg.run.keep_at_rollouts) | set(budgets))
 
 
 def _check_probe(p: ProbeSpec) -> None:
     for key in ("goals", "env_seeds", "generations", "population", "horizon"):
-        if getattr(p, key) < 1:
-            raise ConfigError(f"probe.{key} must be >= 1, got {getattr(p, key)}")
+        value = getattr(p, key)
+        if value < 1 or value > MAX_PROBE.get(key, value):
+            limit = MAX_PROBE.get(key)
+            bound = f" and <= {limit:,}" if limit else ""
+            raise ConfigError(f"probe.{key} must be >= 1{bound}, got {value}")
+    if p.score not in SCORES:
+        raise ConfigError(f"probe.score must be one of {', '.join(SCORES)}; got '{p.score}'")
+    if p.goal_draw not in GOAL_DRAWS:
+        raise ConfigError(
+            f"probe.goal_draw must be one of {', '.join(GOAL_DRAWS)}; got '{p.goal_draw}'"
+        )
+    if any(b <= 0 for b in p.budgets) or p.budgets != sorted(set(p.budgets)):
+        raise ConfigError(f"probe.budgets must be increasing rollout counts > 0, got {p.budgets}")
     if not p.at or any(g < 1 or g > p.generations for g in p.at):
         raise ConfigError(f"probe.at must list generations in 1..{p.generations}, got {p.at}")
     if p.primary not in p.at:
@@ -212,14 +379,25 @@ def _check_probe(p: ProbeSpec) -> None:
 
 def measure_generation(measure: str, probe: ProbeSpec) -> int | None:
     """The probe generation a measure reads (None for 'in_run'); ConfigError if unknown."""
+    return measure_score(measure, probe)[1]
+
+
+def measure_score(measure: str, probe: ProbeSpec) -> tuple[str, int | None]:
+    """(score 'f' or 'gain', generation) a measure reads; ('in_run', None) for 'in_run'.
+
+    'probe' is the study's score at probe.primary, 'probe@G' the study's score at G, 'f@G' and
+    'gain@G' name the score; G must be one of probe.at."""
     if measure == "in_run":
-        return None
+        return "in_run", None
     if measure == "probe":
-        return probe.primary
-    if measure.startswith("probe@") and measure[6:].isdigit() and int(measure[6:]) in probe.at:
-        return int(measure[6:])
+        return probe.score, probe.primary
+    score, _, generation = measure.partition("@")
+    score = probe.score if score == "probe" else score
+    if score in SCORES and generation.isdigit() and int(generation) in probe.at:
+        return score, int(generation)
     raise ConfigError(
-        f"measure '{measure}' is not 'probe', 'in_run' or 'probe@G' with G in {probe.at}"
+        f"measure '{measure}' is not 'probe', 'in_run', or 'probe@G', 'f@G', 'gain@G' with G "
+        f"in {probe.at}"
     )
 
 
@@ -229,11 +407,30 @@ def _check_hypothesis(h: Hypothesis, arms: dict[str, Config], probe: ProbeSpec) 
         if arm not in arms:
             known = ", ".join(arms)
             raise ConfigError(f"hypothesis {h.name}: {role} '{arm}' is not an arm ({known})")
-    if h.treatment == h.control:
-        raise ConfigError(f"hypothesis {h.name}: treatment and control are the same arm")
-    if h.margin < 0:
-        raise ConfigError(f"hypothesis {h.name}: margin must be >= 0")
-    measure_generation(h.measure, probe)
+    sets = (h.probe, h.control_set) + ((h.growth_from,) if h.growth_from else ())
+    if h.treatment == h.control and h.probe == h.control_set:
+        raise ConfigError(
+            f"hypothesis {h.name}: treatment and control are the same arm and probe set; "
+            "compare two arms, or two probe sets of one arm (control_probe = 'swap')"
+        )
+    if not math.isfinite(h.margin) or h.margin < 0:
+        raise ConfigError(f"hypothesis {h.name}: margin must be a finite number >= 0")
+    if not h.family or not _PLAIN.fullmatch(h.family):
+        raise ConfigError(f"hypothesis {h.name}: family must be a plain word, got '{h.family}'")
+    if measure_generation(h.measure, probe) is None:
+        if sets != (FINAL, FINAL):
+            raise ConfigError(f"hypothesis {h.name}: measure 'in_run' takes no probe sets")
+        return
+    for role, arm, name in (("probe", h.treatment, h.probe), ("control_probe", h.control,
+                            h.control_set), ("growth_from", h.treatment, h.growth_from),
+                            ("growth_from", h.control, h.growth_from)):  # fmt: skip
+        if name and name not in probe.probe_sets(arms[arm].population.mutation.frozen):
+            have = ", ".join(probe.probe_sets(arms[arm].population.mutation.frozen))
+            raise ConfigError(
+                f"hypothesis {h.name}: {role} '{name}' is not a probe set of arm '{arm}' "
+                f"({have}; 'swap' needs probe.swap = true and an arm whose mutation evolves, "
+                "'budget=B' a B in probe.budgets)"
+            )
 
 
 def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

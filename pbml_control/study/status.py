@@ -1,0 +1,109 @@
+"""`pbml study --status`: how far a study is, and what it has cost, without any outcome.
+
+A study that runs over many sittings is read only through this until its last run is done
+(results are looked at once, in the report), so the status says which runs are done, running,
+stopped part way or not started, the core-hours spent and an estimate of those left, and
+nothing a run measured.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbml_control.experiments.common import markdown_table
+from pbml_control.running.run_files import read_csv
+from pbml_control.study.jobs import RESULT, core_seconds, lock_path, run_dir_of
+from pbml_control.study.lock import is_locked
+from pbml_control.study.spec import Study
+
+DONE, RUNNING, STOPPED, WAITING = "done", "running", "stopped part way", "not started"
+
+
+@dataclass
+class JobStatus:
+    arm: str
+    seed: int
+    state: str
+    #: Share of the run's training done (1 for a finished run; from metrics.csv otherwise).
+    progress: float
+    #: Core seconds spent so far (training and probes of a finished run; training otherwise).
+    core_s: float
+
+
+def job_status(study: Study, out: Path, arm: str, seed: int) -> JobStatus:
+    run_dir = run_dir_of(out, arm, seed)
+    if (run_dir / RESULT).is_file():
+        result = json.loads((run_dir / RESULT).read_text())
+        return JobStatus(arm, seed, DONE, 1.0, result["train_s"] + result.get("probe_s", 0.0))
+    running = is_locked(lock_path(out, arm, seed))
+    rows = _rows(run_dir)
+    if not rows:
+        return JobStatus(arm, seed, RUNNING if running else WAITING, 0.0, 0.0)
+    return JobStatus(
+        arm, seed, RUNNING if running else STOPPED, _progress(study, arm, rows), core_seconds(rows)
+    )
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    try:
+        return read_csv(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else []
+    except (OSError, ValueError):  # a row being written as we read
+        return []
+
+
+def _progress(study: Study, arm: str, rows: list[dict]) -> float:
+    run = study.arms[arm].run
+    last = rows[-1]
+    shares = []
+    if run.budget_rollouts:
+        shares.append(float(last.get("budget/rollouts_total") or 0) / run.budget_rollouts)
+    if run.generations:
+        shares.append(len(rows) / run.generations)
+    return min(1.0, max(shares, default=0.0))
+
+
+def study_status(study: Study, out: Path, workers: int = 2) -> str:
+    """The status as text: counts by state, core-hours per arm, spent and estimated."""
+    jobs = [job_status(study, out, arm, seed) for arm, seed in study.jobs()]
+    counts = {state: sum(j.state == state for j in jobs) for state in (DONE, RUNNING, STOPPED,
+                                                                       WAITING)}  # fmt: skip
+    lines = [
+        f"study '{study.head.name}' in {out}: {len(jobs)} runs: "
+        + ", ".join(f"{n} {state}" for state, n in counts.items()),
+        "",
+    ]
+    rows, spent, left = [], 0.0, 0.0
+    overall = _mean([j.core_s for j in jobs if j.state == DONE])
+    for arm in study.arms:
+        mine = [j for j in jobs if j.arm == arm]
+        per_run = _mean([j.core_s for j in mine if j.state == DONE]) or overall
+        arm_spent = sum(j.core_s for j in mine)
+        arm_left = sum(per_run * (1.0 - j.progress) for j in mine if j.state != DONE)
+        spent, left = spent + arm_spent, left + arm_left
+        rows.append([
+            arm, f"{sum(j.state == DONE for j in mine)}/{len(mine)}",
+            ", ".join(f"{j.seed} ({j.progress:.0%})" for j in mine if j.state in (RUNNING,
+                      STOPPED)) or "-",  # fmt: skip
+            f"{arm_spent / 3600:.2f}", f"{per_run / 60:.1f}" if per_run else "n/a",
+            f"{arm_left / 3600:.2f}" if per_run else "n/a",
+        ])  # fmt: skip
+    headers = ("arm", "done", "in progress (seed, share)", "core-h spent",
+               "core-min per run", "core-h left (est.)")  # fmt: skip
+    lines.append(markdown_table(headers, rows))
+    lines.append("")
+    if overall:
+        lines.append(
+            f"core-hours: {spent / 3600:.2f} spent, about {left / 3600:.2f} left "
+            f"(about {spent / 3600 + left / 3600:.1f} in all; {left / 3600 / max(1, workers):.1f} "
+            f"h of wall time at {workers} workers)"
+        )
+    else:
+        lines.append(f"core-hours: {spent / 3600:.2f} spent; no run done yet to estimate the rest")
+    lines.append("No outcomes are shown: the report is written once the last run is done.")
+    return "\n".join(lines)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
