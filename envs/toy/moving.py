@@ -78,7 +78,12 @@ class MovingTargetWorld:
         """(dim,) goal of ``segment``: uniform on the sphere of radius ``radius``."""
         if self.fixed_goal:
             return np.asarray(self.fixed_goal, dtype=np.float64)
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 1, segment]))
+        return self.draw_goal(
+            np.random.default_rng(np.random.SeedSequence([self.seed, 1, segment]))
+        )
+
+    def draw_goal(self, rng: np.random.Generator) -> np.ndarray:
+        """A goal as the world draws them (a probe draws held-out goals the same way)."""
         u = rng.standard_normal(self.dim)
         return self.radius * u / np.linalg.norm(u)
 

@@ -36,12 +36,23 @@ def fitness_metrics(fitness: np.ndarray, shares: np.ndarray) -> dict[str, float]
 
 
 def mutation_metrics(pop: Population, layout: ModuleLayout) -> dict[str, float]:
-    """Mean mutation radius and gate per module over the evaluated genomes."""
+    """Mean mutation radius and gate per module over the evaluated genomes; with mutation
+    directions, per module that carries them, the mean direction scale exp(a) and the
+    population's agreement on a first direction (`directions.alignment`)."""
     sigma, gate = pop.sigma().mean(axis=0), pop.gate().mean(axis=0)
     out: dict[str, float] = {}
     for m, name in enumerate(layout.names):
         out[f"mut/sigma/{name}"] = float(sigma[m])
         out[f"mut/gate/{name}"] = float(gate[m])
+    if pop.num_directions:
+        from pbml_control.evolution.directions import alignment
+
+        scale = np.exp(pop.dir_log_scale.astype(np.float64)).mean(axis=(0, 2))
+        agree = alignment(pop.dirs, pop.shares / pop.shares.sum(), layout)
+        for m, (name, part) in enumerate(zip(layout.names, layout.slices, strict=True)):
+            if np.any(pop.dirs[:, :, part]):
+                out[f"mut/dir_scale/{name}"] = float(scale[m])
+                out[f"pop/dir_alignment/{name}"] = float(agree[m])
     return out
 
 

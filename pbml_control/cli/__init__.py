@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "plot",
     "experiment",
     "study",
+    "analyse",
     "bench",
 )
 

@@ -11,8 +11,9 @@ import argparse
 import time
 from pathlib import Path
 
+from pbml_control.errors import UserError
 from pbml_control.evolution.selection import STRATEGIES
-from pbml_control.experiments import common, moving, numeric, square
+from pbml_control.experiments import common, moving, numeric, square, subspace
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +41,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="generations of evolution in Hard Square (default %(default)s)",
     )
     _add_moving(worlds)
+    _add_subspace(worlds)
     parser.set_defaults(func=run)
+
+
+def _add_subspace(worlds: argparse._SubParsersAction) -> None:
+    sp = worlds.add_parser(
+        "subspace", help="Subspace world: learned vs random mutation directions (control)"
+    )
+    _common(sp, subspace.SubspaceSettings, "pbml-subspace")
+    sp.add_argument(
+        "--period",
+        type=_positive,
+        default=subspace.SubspaceSettings.period,
+        help="generations between goal jumps (default %(default)s)",
+    )
+    sp.add_argument(
+        "--rate",
+        type=float,
+        default=subspace.SubspaceSettings.rate,
+        help="direction_rate of the learned arms (default %(default)s)",
+    )
 
 
 def _add_moving(worlds: argparse._SubParsersAction) -> None:
@@ -129,6 +150,12 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.world == "numeric":
         summary = numeric.run_numeric(numeric.NumericSettings(**keys))
+    elif args.world == "subspace":
+        if not 0 < args.rate <= 1:
+            raise UserError(f"--rate must be in (0, 1], got {args.rate}")
+        keys["strategies"] = args.strategies[:1]
+        settings = subspace.SubspaceSettings(**keys, period=args.period, rate=args.rate)
+        summary = subspace.run_subspace(settings)
     elif args.world == "moving":
         settings = moving.MovingSettings(**keys, period=args.period, horizon=args.horizon)
         summary = moving.run_moving(settings)

@@ -33,7 +33,13 @@ _SCHEMA: dict[str, tuple[type, tuple[str, ...]]] = {
     "scout_until": (np.int64, ("N",)),
     "generation": (np.int64, ()),
     "next_id": (np.int64, ()),
+    "dirs": (np.float32, ("N", "K", "D")),
+    "dir_log_scale": (np.float32, ("N", "M", "K")),
+    "dir_path": (np.float32, ("N", "P")),
 }
+#: Fields a genome without mutation directions (k = 0) leaves out of its arrays, so such
+#: checkpoints are byte for byte those of the versions before directions existed.
+_OPTIONAL = ("dirs", "dir_log_scale", "dir_path")
 
 
 @dataclass(frozen=True)
@@ -99,10 +105,30 @@ class Population:
     scout_until: np.ndarray
     generation: int
     next_id: int
+    #: (N, k, D) inherited mutation directions (pbml_control.evolution.directions); k = 0: none.
+    dirs: np.ndarray | None = None
+    #: (N, M, k) log scale of each module's directions.
+    dir_log_scale: np.ndarray | None = None
+    #: (N, D) the lineage's evolution path (the 'cumulative' direction rule); (N, 0) when k = 0.
+    dir_path: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n, d = self.params.shape
+        if self.dirs is None:
+            self.dirs = np.zeros((n, 0, d), dtype=np.float32)
+        if self.dir_log_scale is None:
+            self.dir_log_scale = np.zeros((n, self.log_sigma.shape[1], 0), dtype=np.float32)
+        if self.dir_path is None:
+            self.dir_path = np.zeros((n, d if self.dirs.shape[1] else 0), dtype=np.float32)
 
     @property
     def size(self) -> int:
         return int(self.params.shape[0])
+
+    @property
+    def num_directions(self) -> int:
+        """k: the mutation directions per module each genome carries."""
+        return int(self.dirs.shape[1])
 
     def sigma(self) -> np.ndarray:
         """Per-module mutation radius, shape (N, M)."""
@@ -116,18 +142,24 @@ class Population:
         """All fields as arrays (ints as 0-d int64 arrays): safe for ``np.savez``."""
         out: dict[str, np.ndarray] = {}
         for name, (dtype, _) in _SCHEMA.items():
+            if name in _OPTIONAL and not self.num_directions:
+                continue
             out[name] = np.array(getattr(self, name), dtype=dtype, copy=True)
         return out
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Population:
         """Rebuild a population, checking every field; ValueError names the bad field."""
-        missing = sorted(set(_SCHEMA) - set(arrays))
+        missing = sorted(set(_SCHEMA) - set(arrays) - set(_OPTIONAL))
         if missing:
             raise ValueError(f"population arrays lack field(s): {', '.join(missing)}")
+        if ("dirs" in arrays) != ("dir_log_scale" in arrays):
+            raise ValueError("population arrays hold only one of 'dirs' and 'dir_log_scale'")
         dims: dict[str, tuple[int, str]] = {}
         values: dict[str, Any] = {}
         for name, (dtype, spec) in _SCHEMA.items():
+            if name not in arrays:  # a genome without directions (k = 0)
+                continue
             arr = np.asarray(arrays[name])
             _check_field(name, arr, dtype, spec, dims)
             values[name] = int(arr) if spec == () else arr.astype(dtype, copy=True)

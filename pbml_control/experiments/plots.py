@@ -91,3 +91,14 @@ def plot_moving(results: dict[str, Runs], path: Path) -> None:
     _arms_panel(axes[2], results, "sigma_a", "mean sigma of a (log)", "Moving Target: radius of a")
     axes[2].set_yscale("log")  # radii self-adapt multiplicatively
     save(fig, path)
+
+
+def plot_subspace(results: Runs, path: Path) -> None:
+    """Best fitness per arm, and the alignment of the arms that carry directions."""
+    plt = _pyplot()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDTH, WIDTH * 0.8), sharex=True)
+    _panel(top, results, "fitness_max", "best fitness", "Subspace world: tracking the goal")
+    carrying = {arm: runs for arm, runs in results.items() if arm != "none"}
+    _panel(bottom, carrying, "alignment", "share in the subspace",
+           "Alignment of the best genome's directions (random: about 0.22)")  # fmt: skip
+    save(fig, path)

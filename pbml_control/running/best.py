@@ -51,6 +51,15 @@ def scoring_meta(cfg, schedule, generation: int | None) -> dict[str, Any]:
     return out
 
 
+def mutation_function(pop, i: int) -> dict[str, np.ndarray]:
+    """Genome ``i``'s mutation function as extra arrays of its policy file (directions too,
+    when it carries them; a controller ignores them: it does not mutate)."""
+    extra = {"log_sigma": pop.log_sigma[i], "gate_logit": pop.gate_logit[i]}
+    if pop.num_directions:
+        extra.update(dirs=pop.dirs[i], dir_log_scale=pop.dir_log_scale[i])
+    return extra
+
+
 class BestGenomes(Callback):
     """best/: the fittest evaluated genome of each surviving lineage, with what rebuilds it."""
 
@@ -83,7 +92,7 @@ class BestGenomes(Callback):
                 pop.params[i],
                 None if stats is None else RunningStats.from_arrays(stats),
                 meta,
-                {"log_sigma": pop.log_sigma[i], "gate_logit": pop.gate_logit[i]},
+                mutation_function(pop, i),
             )
             atomic_write_bytes(self.folder / name, data)
             index.append({**entry, "generation_scored": scored_at})

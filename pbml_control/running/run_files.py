@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.errors import UserError
+from pbml_control.evolution.directions import direction_records
 from pbml_control.evolution.genome import ModuleLayout, Population
 from pbml_control.running.checkpoint import atomic_write_text, list_checkpoints
 
@@ -168,6 +169,9 @@ def lineage_rows(
         for m, name in enumerate(layout.names):
             row[f"sigma/{name}"] = float(records["sigma"][i, m])
             row[f"gate/{name}"] = float(records["gate"][i, m])
+        if "dir_scale" in records:  # genomes with mutation directions: mean scale per module
+            for m, name in enumerate(layout.names):
+                row[f"dir_scale/{name}"] = float(records["dir_scale"][i, m])
         rows.append(row)
     return rows
 
@@ -181,6 +185,7 @@ def survivor_records(pop: Population) -> dict[str, np.ndarray]:
         "fitness": pop.fitness,
         "sigma": pop.sigma(),
         "gate": pop.gate(),
+        **direction_records(pop, np.ones(pop.size, dtype=bool)),
     }
 
 

@@ -172,7 +172,7 @@ def initial_state(exp: Experiment) -> TrainState:
         from pbml_control.evolution.founders import founders_from_run
 
         population, obs_stats = founders_from_run(
-            exp.cfg.population, exp.layout.num_params, exp.cfg.policy.obs_norm
+            exp.cfg.population, exp.layout, exp.cfg.policy.obs_norm
         )
     else:
         init = exp.policy.init_flat(stream(seed, Purpose.INIT))

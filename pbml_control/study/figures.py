@@ -18,8 +18,10 @@ Results = dict[tuple[str, int], dict[str, Any]]
 
 
 def probe_curves(study: Study, results: Results) -> dict[str, np.ndarray]:
-    """Per arm, (seeds, G + 1) normalised gain over probe generations (mean over the probes)."""
+    """Per arm, (seeds, G + 1) score over probe generations (mean over the probes): the best
+    fitness f_g when the study's score is 'f', else the normalised gain."""
     ref, out = study.probe.reference, {}
+    raw = study.probe.score == "f"
     for arm in study.arms:
         rows = []
         for seed in study.seeds:
@@ -27,7 +29,9 @@ def probe_curves(study: Study, results: Results) -> dict[str, np.ndarray]:
                 rows.append(np.full(study.probe.generations + 1, np.nan))
                 continue
             probes = results[arm, seed]["probes"]
-            rows.append(np.nanmean([normalised_curve(p["curve"], ref) for p in probes], axis=0))
+            curves = [np.asarray(p["curve"]) if raw else normalised_curve(p["curve"], ref)
+                      for p in probes]  # fmt: skip
+            rows.append(np.nanmean(curves, axis=0))
         out[arm] = np.vstack(rows)
     return out
 
@@ -56,7 +60,9 @@ def write_all(study: Study, out: Path, results: Results) -> str:
     if not results:
         return ""
     gens = np.arange(study.probe.generations + 1)
-    fig = probe_figure(probe_curves(study, results), gens, "normalised gain (share of gap closed)",
+    label = ("best fitness f_g" if study.probe.score == "f"
+             else "normalised gain (share of gap closed)")  # fmt: skip
+    fig = probe_figure(probe_curves(study, results), gens, label,
                        f"{study.head.name}: adaptation probe on held-out goals")  # fmt: skip
     save(fig, out / "probe_curves.png")
     lines = ["## Plots", "", "![probe curves](probe_curves.png)"]

@@ -94,6 +94,7 @@ def _train_and_probe(study: Study, arm: str, seed: int, run_dir: Path) -> dict[s
         "rollouts": int(float(rows[-1]["budget/rollouts_total"])) if rows else 0,
         "final_fitness_max": float(rows[-1]["pop/fitness_max"]) if rows else float("nan"),
         "in_run": in_run_recovery(rows, study.probe.horizon, study.probe.reference),
+        "run_metrics": kind.run_metrics(cfg, rows, population),
         "probes": sets.pop(FINAL),
         "probe_sets": sets,
         "train_s": core_seconds(rows) or wall,
@@ -151,12 +152,20 @@ class TrainKind:
         return Population.from_arrays(split_arrays(arrays, "pop")), (obs or None)
 
     @staticmethod
+    def run_metrics(cfg: Config, rows: list[dict], population: Population) -> dict:
+        return tracking(rows)
+
+    @staticmethod
     def probe_source(name: str, cfg: Config, run_dir: Path, population: Population, obs):
         """(population, observation statistics) a probe set starts from."""
         if name == FINAL:
             return population, obs
         if name == SWAP:
-            return with_initial_mutation(population, cfg.population), obs
+            from pbml_control.running.checkpoint import load_checkpoint
+
+            _, meta = load_checkpoint(run_dir)
+            layout = ModuleLayout.from_dict(meta["layout"]) if "layout" in meta else None
+            return with_initial_mutation(population, cfg.population, layout), obs
         from pbml_control.running.callbacks import kept_checkpoint
         from pbml_control.running.checkpoint import load_checkpoint, split_arrays
 
@@ -232,23 +241,25 @@ def _probe_row(k: int, goal, env_seed: int, curve: np.ndarray, probe: ProbeSpec)
 class MovingKind:
     """'moving': the moving-target toy world, evolved in-process (a run takes a second)."""
 
-    @staticmethod
-    def world(cfg: Config, seed: int, **extra):
+    WORLD = "moving"
+
+    @classmethod
+    def world(cls, cfg: Config, seed: int, **extra):
         from pbml_envs.toy.moving import MovingTargetWorld
+        from pbml_envs.toy.subspace import SubspaceWorld
 
         from pbml_control.experiments.common import world_seed
 
+        world = {"moving": MovingTargetWorld, "subspace": SubspaceWorld}[cls.WORLD]
         # goals.schedule 'fixed' (the static control): the first goal for the whole run.
         period = cfg.goals.every if cfg.goals.schedule != "fixed" else 2**62
         try:
-            return MovingTargetWorld(
-                period=period, seed=world_seed(0, seed), **cfg.task.kwargs, **extra
-            )
-        except TypeError as err:
-            raise ConfigError(f"task.kwargs of the moving-target world: {err}") from err
+            return world(period=period, seed=world_seed(0, seed), **cfg.task.kwargs, **extra)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"task.kwargs of the {cls.WORLD} world: {err}") from err
 
-    @staticmethod
-    def train(cfg: Config, run_dir: Path):
+    @classmethod
+    def train(cls, cfg: Config, run_dir: Path):
         from pbml_control.running.run_files import CsvLog
 
         final = run_dir / "final.npz"
@@ -259,7 +270,7 @@ class MovingKind:
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
         atomic_write_text(run_dir / "config.toml", dump_config(cfg))
-        pop, rows = evolve_budget(cfg, MovingKind.world(cfg, cfg.run.seed), cfg.run.seed)
+        pop, rows = evolve_budget(cfg, cls.world(cfg, cfg.run.seed), cfg.run.seed)
         CsvLog(run_dir / "metrics.csv").append(rows)
         buffer = io.BytesIO()
         np.savez(buffer, **pop.to_arrays())
@@ -267,33 +278,33 @@ class MovingKind:
         return pop, None
 
     @staticmethod
-    def probe_source(name: str, cfg: Config, run_dir: Path, population: Population, obs):
+    def run_metrics(cfg: Config, rows: list[dict], population: Population) -> dict:
+        return tracking(rows)
+
+    @classmethod
+    def probe_source(cls, name: str, cfg: Config, run_dir: Path, population: Population, obs):
         if name == SWAP:
-            return with_initial_mutation(population, cfg.population), obs
+            layout = ModuleLayout(*zip(*cls.world(cfg, 0).modules, strict=True))
+            return with_initial_mutation(population, cfg.population, layout), obs
         return population, obs  # 'final' (the loader refuses budgets for this kind)
 
-    @staticmethod
+    @classmethod
     def probe(
-        cfg: Config, probe: ProbeSpec, population: Population, obs, seed: int = 0
+        cls, cfg: Config, probe: ProbeSpec, population: Population, obs, seed: int = 0
     ) -> list[dict]:
         founders = probe_founders(population, probe)
-        shape = MovingKind.world(cfg, 0)
+        shape = cls.world(cfg, cfg.run.seed)  # the run's world: the subspace goals live in
         rng = goal_rng(probe, seed)
-        goals = [_on_sphere(rng, shape.dim, shape.radius) for _ in range(probe.goals)]
+        goals = [shape.draw_goal(rng) for _ in range(probe.goals)]
         pcfg = Config(population=probe_selection(cfg, probe))
         pcfg.run.generations = probe.generations + 1
         results = []
         for k, env_seed in probe_goal_seeds(probe, seed):
-            world = MovingKind.world(cfg, env_seed, fixed_goal=tuple(goals[k].tolist()))
+            world = cls.world(cfg, env_seed, fixed_goal=tuple(goals[k].tolist()))
             _, rows = evolve_budget(pcfg, world, env_seed, start=founders)
             curve = np.array([r["pop/fitness_max"] for r in rows])
             results.append(_probe_row(k, goals[k], env_seed, curve, probe))
         return results
-
-
-def _on_sphere(rng: np.random.Generator, dim: int, radius: float) -> np.ndarray:
-    u = rng.standard_normal(dim)
-    return radius * u / np.linalg.norm(u)
 
 
 def evolve_budget(cfg: Config, world, seed: int, start: Population | None = None):
@@ -308,6 +319,8 @@ def evolve_budget(cfg: Config, world, seed: int, start: Population | None = None
     rngs = streams(0, seed, ("founders", "selection"))
     if start is None:
         start = strategy.init(world.founders(cfg.population.size), rngs["founders"])
+        if start.num_directions and hasattr(world, "prepare"):  # the subspace oracle
+            start.dirs = np.array(world.prepare(start.dirs), dtype=np.float32)
 
     def record(pop: Population, fitness: np.ndarray) -> dict[str, Any]:
         return {
@@ -326,4 +339,29 @@ def evolve_budget(cfg: Config, world, seed: int, start: Population | None = None
     return pop, rows
 
 
-KINDS = {"train": TrainKind, "moving": MovingKind}
+def tracking(rows: list[dict]) -> dict[str, float]:
+    """How well a run tracked its moving goal: the mean best fitness over its second half."""
+    values = [float(r["pop/fitness_max"]) for r in rows[len(rows) // 2 :]]
+    return {"tracking": float(np.mean(values)) if values else float("nan")}
+
+
+class SubspaceKind(MovingKind):
+    """'subspace': the subspace toy world (`pbml_envs.toy.subspace`), the positive control for
+    mutation directions; like 'moving', with the share of the directions inside the goals'
+    subspace as a run metric."""
+
+    WORLD = "subspace"
+
+    @classmethod
+    def run_metrics(cls, cfg: Config, rows: list[dict], population: Population) -> dict:
+        metrics = tracking(rows)
+        if population.num_directions:
+            world = cls.world(cfg, cfg.run.seed)
+            best = int(np.nanargmax(np.where(np.isnan(population.fitness), -np.inf,
+                                             population.fitness)))  # fmt: skip
+            metrics["alignment"] = float(world.in_subspace(population.dirs[best]).mean())
+            metrics["alignment_mean"] = float(world.in_subspace(population.dirs).mean())
+        return metrics
+
+
+KINDS = {"train": TrainKind, "moving": MovingKind, "subspace": SubspaceKind}

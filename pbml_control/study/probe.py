@@ -88,7 +88,7 @@ def probe_founders(pop: Population, probe: ProbeSpec) -> Population:
 
 def probe_selection(arm: Config, probe: ProbeSpec) -> SelectionConfig:
     """The probe's selection: the same for every arm except the arm's mutation meta-rates."""
-    mutation = dataclasses.replace(arm.population.mutation, frozen=False)
+    mutation = dataclasses.replace(arm.population.mutation, frozen=False, directions_frozen=False)
     return SelectionConfig(strategy=probe.strategy, size=probe.population, mutation=mutation)
 
 

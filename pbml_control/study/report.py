@@ -1,11 +1,13 @@
-"""A study's outputs: results.csv, report.md with a table per hypothesis, and the plots.
+"""A study's outputs: results.csv, report.md with a table per hypothesis family, and the plots.
 
-Per run, the probe measure is the mean over its K goals x S seeds of the normalised gain at a
-generation; a hypothesis pairs the treatment's and the control's runs by seed and reports the
-mean paired difference with a bootstrap 95% interval, the one-sided Wilcoxon signed-rank
-p-value (and its Holm adjustment over the study's hypotheses) and the seeds in favour. The
-verdict is "supported" only when the Holm-adjusted p < 0.05 and the interval's lower end
-clears -margin; otherwise "not shown". Seeds missing from either arm are left out and counted.
+Per run, the probe measure is the mean over its K goals x S seeds of a score (f@g or gain@g,
+from each probe's fitness curve) in one probe set (the final population, the swap, a budget);
+a hypothesis pairs the treatment's and the control's runs by seed and reports the mean paired
+difference with a bootstrap 95% interval, the one-sided Wilcoxon signed-rank p-value (and its
+Holm adjustment over the hypotheses of its family), the seeds in favour, the effect size d_z and
+the power the design had for it. The verdict is "supported" only when the Holm-adjusted p < 0.05
+and the interval's lower end clears -margin; otherwise "not shown". Seeds missing from either
+arm are left out and counted.
 """
 
 from __future__ import annotations
@@ -20,38 +22,100 @@ import numpy as np
 from pbml_control.experiments.common import markdown_table
 from pbml_control.running.checkpoint import atomic_write_text
 from pbml_control.study import machine
-from pbml_control.study.spec import Study, measure_generation
-from pbml_control.study.stats import PairedResult, holm, mean_ci, paired_test
+from pbml_control.study.probe import scores
+from pbml_control.study.spec import FINAL, Hypothesis, Study, measure_score
+from pbml_control.study.stats import (
+    PairedResult,
+    effect_size,
+    holm,
+    mean_ci,
+    paired_test,
+    wilcoxon_power,
+)
 
 Results = dict[tuple[str, int], dict[str, Any]]
 ALPHA = 0.05
 
 
-def run_measure(result: dict[str, Any], measure: str, study: Study) -> float:
-    """One run's value of a hypothesis measure."""
-    generation = measure_generation(measure, study.probe)
+def probe_rows(result: dict[str, Any], probe_set: str = FINAL) -> list[dict[str, Any]]:
+    """A run's probes of one probe set (none if the run has not got that set)."""
+    if probe_set == FINAL:
+        return result["probes"]
+    return result.get("probe_sets", {}).get(probe_set, [])
+
+
+def run_measure(
+    result: dict[str, Any], measure: str, study: Study, probe_set: str = FINAL
+) -> float:
+    """One run's value of a hypothesis measure in one probe set (mean over its probes)."""
+    score, generation = measure_score(measure, study.probe)
+    if score.startswith("run:"):
+        return float(result.get("run_metrics", {}).get(score[4:], float("nan")))
     if generation is None:
         return float(result["in_run"]["trend"])
-    values = [p[f"gain@{generation}"] for p in result["probes"]]
+    key = f"{score}@{generation}"
+    values = [
+        scores(p["curve"], [generation], study.probe.reference)[key]
+        for p in probe_rows(result, probe_set)
+    ]
     return float(np.nanmean(values)) if values else float("nan")
 
 
-def per_seed(results: Results, arm: str, seeds: list[int], measure: str, study: Study):
+def per_seed(
+    results: Results, arm: str, seeds: list[int], measure: str, study: Study, probe_set=FINAL
+) -> np.ndarray:
     return np.array([
-        run_measure(results[arm, s], measure, study) if (arm, s) in results else np.nan
+        run_measure(results[arm, s], measure, study, probe_set) if (arm, s) in results
+        else np.nan
         for s in seeds
     ])  # fmt: skip
 
 
+def paired_seeds(study: Study, h: Hypothesis) -> list[int]:
+    """The seeds both arms of a hypothesis run."""
+    theirs = set(study.seeds_of(h.control))
+    return [s for s in study.seeds_of(h.treatment) if s in theirs]
+
+
+def hypothesis_scores(study: Study, results: Results, h: Hypothesis):
+    """Per paired seed, (treatment, control) values of a hypothesis; with `growth_from`, the
+    paired difference at `probe` and at `growth_from` (their difference is the growth)."""
+    seeds = paired_seeds(study, h)
+
+    def diff(t_set: str, c_set: str) -> np.ndarray:
+        t = per_seed(results, h.treatment, seeds, h.measure, study, t_set)
+        return t - per_seed(results, h.control, seeds, h.measure, study, c_set)
+
+    if h.growth_from:
+        return diff(h.probe, h.control_set), diff(h.growth_from, h.growth_from)
+    a = per_seed(results, h.treatment, seeds, h.measure, study, h.probe)
+    return a, per_seed(results, h.control, seeds, h.measure, study, h.control_set)
+
+
 def evaluate_hypotheses(study: Study, results: Results) -> list[tuple[Any, PairedResult, float]]:
-    """(hypothesis, paired result, Holm-adjusted p) for every hypothesis of the study."""
+    """(hypothesis, paired result, Holm-adjusted p within its family) for every hypothesis."""
     tested = []
     for h in study.hypotheses:
-        a = per_seed(results, h.treatment, study.seeds, h.measure, study)
-        b = per_seed(results, h.control, study.seeds, h.measure, study)
+        a, b = hypothesis_scores(study, results, h)
         tested.append((h, paired_test(a, b, margin=h.margin)))
-    adjusted = holm([r.p_value for _, r in tested])
+    adjusted = [float("nan")] * len(tested)
+    for family in families(study):
+        members = [i for i, (h, _) in enumerate(tested) if h.family == family]
+        for i, p in zip(members, holm([tested[i][1].p_value for i in members]), strict=True):
+            adjusted[i] = p
     return [(h, r, p) for (h, r), p in zip(tested, adjusted, strict=True)]
+
+
+def families(study: Study) -> list[str]:
+    """Hypothesis families in the order they first appear ('primary' first if present)."""
+    seen = list(dict.fromkeys(h.family for h in study.hypotheses))
+    return sorted(seen, key=lambda f: f != "primary")
+
+
+def design_power(r: PairedResult, family_size: int) -> tuple[float, float]:
+    """(d_z observed, power of this many pairs for it at Holm's strictest level in the family)."""
+    d_z = effect_size(r.diffs + r.margin)
+    return d_z, wilcoxon_power(d_z, r.n, ALPHA / max(1, family_size))
 
 
 def verdict(result: PairedResult, p_holm: float) -> str:
@@ -90,28 +154,85 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def hypothesis_section(study: Study, tested) -> str:
-    lines = ["## Hypotheses", ""]
-    headers = ("hypothesis", "measure", "pairs", "mean diff", "95% CI", "Wilcoxon p",
-               "Holm p", "seeds in favour", "verdict")  # fmt: skip
+    """One table per family (a single family keeps the plain title 'Hypotheses')."""
+    names = families(study)
+    parts = []
+    for family in names:
+        mine = [t for t in tested if t[0].family == family]
+        title = "Hypotheses" if len(names) == 1 else f"{family.capitalize()} hypotheses"
+        parts.append(_family_table(f"## {title}", mine, power=any(
+            h.probe != FINAL or h.control_probe or h.growth_from or h.family != "primary"
+            for h in study.hypotheses)))  # fmt: skip
+    return "\n\n".join(parts)
+
+
+def _contrast(h: Hypothesis) -> str:
+    t = h.treatment + ("" if h.probe == FINAL else f" [{h.probe}]")
+    c = h.control + ("" if h.control_set == FINAL else f" [{h.control_set}]")
+    text = f"{h.name}: {t} > {c}" + (f" - {h.margin}" if h.margin else "")
+    return text + (f", growth since {h.growth_from}" if h.growth_from else "")
+
+
+def _family_table(title: str, tested, power: bool) -> str:
+    """A family's table; `power` adds d_z and the design's power for it (newer studies)."""
+    headers = ["hypothesis", "measure", "pairs", "mean diff", "95% CI", "Wilcoxon p", "Holm p",
+               "seeds in favour", "verdict"]  # fmt: skip
+    headers += ["d_z", "power for d_z"] if power else []
     rows = []
     for h, r, p_holm in tested:
-        rows.append([
-            f"{h.name}: {h.treatment} > {h.control}" + (f" - {h.margin}" if h.margin else ""),
-            h.measure, f"{r.n}" + (f" ({r.n_dropped} missing)" if r.n_dropped else ""),
-            _fmt(r.mean_diff), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", _fmt(r.p_value, 4),
-            _fmt(p_holm, 4), f"{r.n_favour}/{r.n}", verdict(r, p_holm),
-        ])  # fmt: skip
-    lines.append(markdown_table(headers, rows))
-    lines.append("")
+        row = [
+            _contrast(h), h.measure, f"{r.n}" + (f" ({r.n_dropped} missing)" if r.n_dropped
+            else ""), _fmt(r.mean_diff), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
+            _fmt(r.p_value, 4), _fmt(p_holm, 4), f"{r.n_favour}/{r.n}", verdict(r, p_holm),
+        ]  # fmt: skip
+        if power:
+            d_z, chance = design_power(r, len(tested))
+            row += [_fmt(d_z, 2), _fmt(chance, 2)]
+        rows.append(row)
+    lines = [title, "", markdown_table(headers, rows), ""]
     for h, r, _ in tested:
         diffs = ", ".join(_fmt(d) for d in r.diffs)
         lines.append(f"- **{h.name}** ({h.text}). Paired differences by seed: {diffs}.")
+    if power:
+        lines += ["", "d_z: mean paired difference over its standard deviation. Power: the chance "
+                  "a one-sided Wilcoxon at Holm's strictest level in the family (0.05 / "
+                  "hypotheses) had to find an effect of that d_z with these pairs (simulated, "
+                  "normal differences)."]  # fmt: skip
     return "\n".join(lines)
+
+
+def growth_section(study: Study, results: Results) -> str:
+    """For each hypothesis with `growth_from`: its paired difference at every probed budget."""
+    growing = [h for h in study.hypotheses if h.growth_from]
+    if not growing or not study.probe.budgets:
+        return ""
+    from pbml_control.study.spec import budget_set
+
+    sets = [budget_set(b) for b in study.probe.budgets] + [FINAL]
+    final = max(study.arms[a].run.budget_rollouts for a in study.arms)
+    labels = [f"{b:,}" for b in study.probe.budgets] + [f"{final:,} (final)"]
+    rows = []
+    for h in growing:
+        seeds = paired_seeds(study, h)
+        for name, label in zip(sets, labels, strict=True):
+            t = per_seed(results, h.treatment, seeds, h.measure, study, name)
+            r = paired_test(t, per_seed(results, h.control, seeds, h.measure, study, name))
+            rows.append([f"{h.treatment} - {h.control}", h.measure, label, str(r.n),
+                         _fmt(r.mean_diff), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
+                         f"{r.n_favour}/{r.n}"])  # fmt: skip
+    headers = ("difference", "measure", "rollouts", "pairs", "mean", "95% CI", "seeds in favour")
+    return (
+        "## Growth with training\n\nThe paired difference at each budget a run was probed at "
+        "(learning to learn predicts it grows with training):\n\n" + markdown_table(headers, rows)
+    )
 
 
 def arm_section(study: Study, results: Results) -> str:
     at = study.probe.at
-    headers = ("arm", "runs", *(f"probe gain@{g}" for g in at), "in-run early", "in-run late",
+    measures = [f"gain@{g}" for g in at]  # what older studies showed, unchanged
+    if study.probe.score == "f":
+        measures = [f"f@{g}" for g in at] + [f"gain@{study.probe.primary}"]
+    headers = ("arm", "runs", *(f"probe {m}" for m in measures), "in-run early", "in-run late",
                "in-run late - early", "final fitness max", "generations", "rollouts")  # fmt: skip
     rows = []
     for arm in study.arms:
@@ -119,7 +240,7 @@ def arm_section(study: Study, results: Results) -> str:
         if not mine:
             rows.append([arm, "0", *["n/a"] * (len(headers) - 2)])
             continue
-        cells = [_mean_ci([run_measure(r, f"probe@{g}", study) for r in mine]) for g in at]
+        cells = [_mean_ci([run_measure(r, m, study) for r in mine]) for m in measures]
         cells += [_mean_ci([r["in_run"][k] for r in mine]) for k in ("early", "late", "trend")]
         cells.append(_mean_ci([r["final_fitness_max"] for r in mine], 1))
         cells.append(f"{np.mean([r['generations'] for r in mine]):.0f}")
@@ -158,7 +279,9 @@ def write_report(study: Study, out: Path, results: Results, command: str, wall: 
         f"Status: {status}. Command: `{command}`. Run time: {_compute(results)} summed over "
         f"runs (one core each); this sitting's wall time: {wall}.",
         f"Seeds: {study.seeds}. Design fingerprint: {study.fingerprint()} (study.json).", "",
-        _probe_text(study), "", hypothesis_section(study, tested), "", arm_section(study, results),
+        _probe_text(study), "", hypothesis_section(study, tested), "",
+        *([growth_section(study, results), ""] if growth_section(study, results) else []),
+        arm_section(study, results),
         "", machines_section(results), "", figures.write_all(study, out, results),
     ]  # fmt: skip
     path = out / "report.md"
@@ -167,12 +290,14 @@ def write_report(study: Study, out: Path, results: Results, command: str, wall: 
 
 
 def _compute(results: Results) -> str:
-    minutes = sum(r["train_s"] for r in results.values()) / 60
+    minutes = sum(r["train_s"] + r.get("probe_s", 0.0) for r in results.values()) / 60
     return f"{minutes:.1f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
 def _probe_text(study: Study) -> str:
     p = study.probe
+    if p.score == "f" or p.goal_draw != "common" or p.budgets or p.swap:
+        return _probe_text_2(study)
     return (
         f"Probe: every final population is moved to {p.goals} held-out goals x {p.env_seeds} "
         f"environment seeds and evolved {p.generations} generations with `{p.strategy}` "
@@ -180,4 +305,33 @@ def _probe_text(study: Study) -> str:
         f"best fitness, averaged over the {p.goals * p.env_seeds} probes of a run. In-run: the "
         f"normalised gain {p.horizon} generations after each goal change, last third of the "
         "goal periods minus the first third."
+    )
+
+
+def _probe_text_2(study: Study) -> str:
+    p = study.probe
+    goals = (
+        f"{p.goals} held-out goals drawn for each seed (stratified over the test split's bands, "
+        "the same for every arm of a seed)"
+        if p.goal_draw == "per_seed"
+        else f"{p.goals} held-out goals (the same for every run)"
+    )
+    sets = "the final population"
+    if p.budgets:
+        sets += (
+            ", the population where the run had spent "
+            + ", ".join(f"{b:,}" for b in p.budgets)
+            + " rollouts ('budget=B', from checkpoints the runs kept)"
+        )
+    if p.swap:
+        sets += ", and the final genomes with every mutation function reset to the initial one "
+        sets += "('swap': same weights, goals and seeds; arms whose mutation evolves)"
+    return (
+        f"Probe: {sets} is moved to {goals} x {p.env_seeds} environment seed(s) each and evolved "
+        f"{p.generations} generations with `{p.strategy}` (population {p.population}). Scores "
+        f"per probe: f@g, the best fitness of probe generation g (primary score: "
+        f"`{p.score}@{p.primary}`), and gain@g = (f_g - f_0) / ({p.reference:g} - f_0); a run's "
+        f"score is the mean over its {p.goals * p.env_seeds} probes. In-run: the normalised gain "
+        f"{p.horizon} generations after each goal change, last third of the goal periods minus "
+        "the first third."
     )

@@ -63,7 +63,7 @@ from pbml_control.errors import ConfigError, UserError
 from pbml_control.running.config import Config, load_config
 from pbml_control.running.config_io import from_dict, plain_dict
 
-KINDS = ("train", "moving")
+KINDS = ("train", "moving", "subspace")
 MEASURES = ("probe", "in_run")
 SCORES = ("gain", "f")
 GOAL_DRAWS = ("common", "per_seed")
@@ -246,7 +246,18 @@ class Study:
 #: them out at that value, so a folder made before a key existed keeps its fingerprint and can
 #: be resumed and re-reported. Every new key goes here (tests/core/test_study_design.py checks).
 LATER_KEYS: dict[str, dict[str, Any]] = {
-    "config": {"run.tensorboard": False, "run.keep_at_rollouts": []},
+    "config": {
+        "run.tensorboard": False,
+        "run.keep_at_rollouts": [],
+        "population.mutation.directions": 0,
+        "population.mutation.direction_modules": [],
+        "population.mutation.direction_rule": "cumulative",
+        "population.mutation.direction_rate": 0.02,
+        "population.mutation.direction_path_rate": 0.2,
+        "population.mutation.direction_scale": 1.0,
+        "population.mutation.direction_meta_rate": 0.1,
+        "population.mutation.directions_frozen": False,
+    },
     "probe": {"score": "gain", "goal_draw": "common", "budgets": [], "swap": False},
     "hypothesis": {"family": "primary", "probe": FINAL, "control_probe": "", "growth_from": ""},
 }
@@ -383,12 +394,16 @@ def measure_generation(measure: str, probe: ProbeSpec) -> int | None:
 
 
 def measure_score(measure: str, probe: ProbeSpec) -> tuple[str, int | None]:
-    """(score 'f' or 'gain', generation) a measure reads; ('in_run', None) for 'in_run'.
+    """(score 'f' or 'gain', generation) a measure reads; ('in_run', None) for 'in_run' and
+    ('run:NAME', None) for a run metric (a number the kind measures on the whole run, e.g.
+    'run:tracking', or the subspace world's 'run:alignment').
 
     'probe' is the study's score at probe.primary, 'probe@G' the study's score at G, 'f@G' and
     'gain@G' name the score; G must be one of probe.at."""
     if measure == "in_run":
         return "in_run", None
+    if measure.startswith("run:") and _PLAIN.fullmatch(measure[4:]):
+        return measure, None
     if measure == "probe":
         return probe.score, probe.primary
     score, _, generation = measure.partition("@")
@@ -396,8 +411,8 @@ def measure_score(measure: str, probe: ProbeSpec) -> tuple[str, int | None]:
     if score in SCORES and generation.isdigit() and int(generation) in probe.at:
         return score, int(generation)
     raise ConfigError(
-        f"measure '{measure}' is not 'probe', 'in_run', or 'probe@G', 'f@G', 'gain@G' with G "
-        f"in {probe.at}"
+        f"measure '{measure}' is not 'probe', 'in_run', 'run:NAME', or 'probe@G', 'f@G', "
+        f"'gain@G' with G in {probe.at}"
     )
 
 
@@ -419,7 +434,7 @@ def _check_hypothesis(h: Hypothesis, arms: dict[str, Config], probe: ProbeSpec) 
         raise ConfigError(f"hypothesis {h.name}: family must be a plain word, got '{h.family}'")
     if measure_generation(h.measure, probe) is None:
         if sets != (FINAL, FINAL):
-            raise ConfigError(f"hypothesis {h.name}: measure 'in_run' takes no probe sets")
+            raise ConfigError(f"hypothesis {h.name}: measure '{h.measure}' takes no probe sets")
         return
     for role, arm, name in (("probe", h.treatment, h.probe), ("control_probe", h.control,
                             h.control_set), ("growth_from", h.treatment, h.growth_from),

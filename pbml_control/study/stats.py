@@ -221,3 +221,28 @@ def holm(p_values: Sequence[float]) -> list[float]:
     scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
     adjusted[order] = np.maximum.accumulate(scaled)
     return [float(x) for x in adjusted]
+
+
+def wilcoxon_power(
+    effect: float, n: int, alpha: float, *, replications: int = 4_000, seed: int = 0
+) -> float:
+    """Power of the one-sided Wilcoxon signed-rank test at level ``alpha`` for ``n`` paired
+    differences drawn from a normal with standardised mean ``effect`` (d_z = mean / sd).
+
+    A simulation, so a report can say what chance its design had of seeing the effect it
+    measured (NaN when it cannot: fewer than two pairs, or a non-finite effect)."""
+    if n < 2 or not np.isfinite(effect):
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    draws = rng.standard_normal((replications, n)) + effect
+    p = stats.wilcoxon(draws, alternative=ALTERNATIVE, axis=1).pvalue
+    return float(np.mean(p < alpha))
+
+
+def effect_size(diffs: np.ndarray) -> float:
+    """d_z of paired differences: mean over standard deviation (NaN for fewer than 2 finite)."""
+    d = np.asarray(diffs, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 2 or np.std(d, ddof=1) == 0:
+        return float("nan")
+    return float(np.mean(d) / np.std(d, ddof=1))

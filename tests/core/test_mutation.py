@@ -19,13 +19,18 @@ def parents(k: int = 50):
     params = rng.standard_normal((k, 7)).astype(np.float32)
     log_sigma = np.full((k, 2), np.log(3.0), dtype=np.float32)
     gate_logit = np.tile(np.array([-np.inf, np.inf], dtype=np.float32), (k, 1))
-    return params, log_sigma, gate_logit
+    return params, log_sigma, gate_logit, *no_directions(k)
+
+
+def no_directions(k: int):
+    return np.zeros((k, 0, 7), np.float32), np.zeros((k, 2, 0), np.float32), np.zeros((k, 0))
 
 
 def test_gate_zero_leaves_module_bit_for_bit_unchanged():
-    params, log_sigma, gate_logit = parents()
-    child, _, child_gates = mutate(
-        params, log_sigma, gate_logit, LAYOUT, CFG, np.random.default_rng(2), sigma_scale=None
+    genes = parents()
+    params = genes[0]
+    child, _, child_gates, *_ = mutate(
+        genes, LAYOUT, CFG, np.random.default_rng(2), sigma_scale=None
     )
     frozen, free = LAYOUT.slices
     assert child[:, frozen].tobytes() == params[:, frozen].tobytes()
@@ -34,16 +39,18 @@ def test_gate_zero_leaves_module_bit_for_bit_unchanged():
 
 
 def test_mutation_step_has_the_parent_radius():
-    params, log_sigma, gate_logit = parents(4000)
-    child, _, _ = mutate(params, log_sigma, gate_logit, LAYOUT, CFG, np.random.default_rng(3))
+    genes = parents(4000)
+    params = genes[0]
+    child = mutate(genes, LAYOUT, CFG, np.random.default_rng(3))[0]
     step = child[:, 4:] - params[:, 4:]
     assert abs(step.std() - 3.0) < 0.1
 
 
 def test_sigma_scale_amplifies_only_this_mutation():
-    params, log_sigma, gate_logit = parents(4000)
+    genes = parents(4000)
+    params = genes[0]
     rng = np.random.default_rng(3)
-    child, new_ls, _ = mutate(params, log_sigma, gate_logit, LAYOUT, CFG, rng, np.full(4000, 2.0))
+    child, new_ls, *_ = mutate(genes, LAYOUT, CFG, rng, np.full(4000, 2.0))
     assert abs((child[:, 4:] - params[:, 4:]).std() - 6.0) < 0.2
     assert abs(np.exp(new_ls).mean() / 3.0 - 1.0) < 0.05
 
@@ -58,7 +65,7 @@ def test_self_adaptation_respects_bounds():
 
 
 def test_same_generator_state_gives_same_children():
-    args = (*parents(), LAYOUT, CFG)
+    args = (parents(), LAYOUT, CFG)
     a = mutate(*args, np.random.default_rng(7))
     b = mutate(*args, np.random.default_rng(7))
     for x, y in zip(a, b, strict=True):
@@ -66,11 +73,15 @@ def test_same_generator_state_gives_same_children():
 
 
 def test_crossover_takes_whole_modules():
-    a = (np.zeros((200, 7), np.float32), np.zeros((200, 2)), np.zeros((200, 2)))
-    b = (np.ones((200, 7), np.float32), np.ones((200, 2)), np.ones((200, 2)))
-    params, ls, _ = crossover(a, b, LAYOUT, np.random.default_rng(0))
+    a = (np.zeros((200, 7), np.float32), np.zeros((200, 2)), np.zeros((200, 2)),
+         np.zeros((200, 1, 7), np.float32), np.zeros((200, 2, 1), np.float32),
+         np.zeros((200, 7), np.float32))  # fmt: skip
+    b = tuple(np.ones_like(x) for x in a)
+    params, ls, _, dirs, scales, path = crossover(a, b, LAYOUT, np.random.default_rng(0))
     for m, sl in enumerate(LAYOUT.slices):
         assert (params[:, sl] == ls[:, m : m + 1]).all()
+        assert (dirs[:, 0, sl] == ls[:, m : m + 1]).all()  # directions go with their module
+        assert (scales[:, m, 0] == ls[:, m]).all() and (path[:, sl] == ls[:, m : m + 1]).all()
     assert 0 < ls.mean() < 1
 
 

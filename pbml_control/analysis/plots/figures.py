@@ -127,16 +127,25 @@ def fitness_figure(
 
 
 def mutation_figure(
-    gens, sigma: dict[str, np.ndarray], gate: dict[str, np.ndarray], changes, unit: str = ""
+    gens,
+    sigma: dict[str, np.ndarray],
+    gate: dict[str, np.ndarray],
+    changes,
+    unit: str = "",
+    scale: dict[str, np.ndarray] | None = None,
 ) -> Figure:
-    """Per-module mutation radius (log scale) and gate, population means."""
+    """Per-module mutation radius (log scale) and gate, population means; with mutation
+    directions, each module's mean direction scale exp(a) dashed beside its radius."""
     fig = new_figure(6.4)
     top, bottom = fig.subplots(2, 1, sharex=True)
     for name in sigma:
         (line,) = top.plot(gens, sigma[name], label=name, lw=1.4, **_marker(gens))
         bottom.plot(gens, gate[name], color=line.get_color(), lw=1.4, **_marker(gens))
+        if scale and name in scale:
+            top.plot(gens, scale[name], color=line.get_color(), lw=1.2, ls="--")
     top.set_yscale("log")
-    top.set(ylabel="mutation radius sigma",
+    ylabel = "radius sigma (solid)" + (", direction scale (dashed)" if scale else "")
+    top.set(ylabel=ylabel if scale else "mutation radius sigma",
             title=goal_title("Mutation function per module (mean)", unit, changes))  # fmt: skip
     bottom.set(xlabel="generation", ylabel="mutation gate p", ylim=(-0.02, 1.02))
     generation_axis(bottom, gens)

@@ -96,8 +96,10 @@ def _mutation(rows: data.Rows, out: Path, note: str = "", unit: str = "") -> Pat
     names = data.modules(rows)
     sigma = {m: data.column(rows, f"mut/sigma/{m}") for m in names}
     gate = {m: data.column(rows, f"mut/gate/{m}") for m in names}
+    scale = {m: data.column(rows, f"mut/dir_scale/{m}") for m in names
+             if f"mut/dir_scale/{m}" in rows[0]}  # fmt: skip
     gens = data.column(rows, "generation")
-    fig = figures.mutation_figure(gens, sigma, gate, data.goal_changes(rows), unit)
+    fig = figures.mutation_figure(gens, sigma, gate, data.goal_changes(rows), unit, scale)
     return figures.save(figures.with_note(fig, note), out / "mutation.png")
 
 

@@ -31,6 +31,7 @@ def make_strategy(name: str, cfg: SelectionConfig, layout: ModuleLayout) -> Stra
     except KeyError:
         known = ", ".join(sorted(STRATEGIES))
         raise ConfigError(f"unknown selection strategy {name!r}; known: {known}") from None
+    cfg.mutation.check_modules(layout.names, layout.sizes)
     return cls(cfg, layout)
 
 

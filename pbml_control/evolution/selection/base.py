@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pbml_control.evolution.directions import direction_records, initial_directions
 from pbml_control.evolution.genome import ModuleLayout, Population, concat, logit
 from pbml_control.evolution.mutation import mutate
 from pbml_control.evolution.selection import options
@@ -80,12 +81,17 @@ class Strategy(ABC):
         log_sigma = np.full((n, m), np.log(mcfg.init_sigma), dtype=np.float32)
         gate_logit = np.full((n, m), logit(mcfg.init_gate), dtype=np.float32)
         params = self._founder_params(np.asarray(init_params, dtype=np.float32))
-        if params.ndim == 1:
+        d = self.layout.num_params
+        none = np.zeros((n, 0, d), np.float32), np.zeros((n, m, 0), np.float32)
+        if params.ndim == 1:  # founders spread by the initial radius and gate (no directions)
             rows = np.tile(params, (n, 1))
-            params = mutate(rows, log_sigma, gate_logit, self.layout, mcfg, rng)[0]
+            genes = (rows, log_sigma, gate_logit, *none, np.zeros((n, 0), np.float32))
+            params = mutate(genes, self.layout, mcfg, rng)[0]
+        dirs, scales = initial_directions(n, self.layout, mcfg, rng) if mcfg.directions else none
         ids = np.arange(n, dtype=np.int64)
         return Population(
             params=params.copy(), log_sigma=log_sigma, gate_logit=gate_logit, ids=ids,
+            dirs=dirs, dir_log_scale=scales,
             parent_ids=np.full(n, -1, np.int64), lineage_ids=ids.copy(),
             birth_gen=np.zeros(n, np.int64), shares=np.full(n, 1.0 / n),
             fitness=np.full(n, np.nan), scout_until=np.full(n, -1, np.int64),
@@ -208,6 +214,7 @@ def death_records(pop: Population, fitness: np.ndarray, dead: np.ndarray) -> dic
         "fitness": fitness[dead].copy(),
         "sigma": pop.sigma()[dead],
         "gate": pop.gate()[dead],
+        **direction_records(pop, dead),
     }
 
 

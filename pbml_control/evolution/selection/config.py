@@ -20,6 +20,10 @@ RANK_RULES = ("linear", "exponential")
 NEWBORN = ("parent", "fresh")
 #: Where the founders' mutation function comes from when `init_from` names a run.
 INIT_MUTATION = ("inherit", "initial")
+#: How inherited mutation directions change (pbml_control.evolution.directions).
+DIRECTION_RULES = ("cumulative", "path", "mutate")
+#: Most directions per module a genome may carry.
+MAX_DIRECTIONS = 64
 
 
 @dataclass
@@ -43,6 +47,28 @@ class MutationConfig:
     #: Control: the mutation function never changes (no self-adaptation); children still mutate
     #: with the radii and gates they inherit, so only the learning of the mutation is switched off.
     frozen: bool = False
+    #: Inherited mutation directions per module, k (0: none, the radius-and-gate function).
+    #: A child's step is sigma * N(0, I) + sum_i exp(a_i) * w_i * u_i, w_i ~ N(0, 1).
+    directions: int = 0
+    #: Modules that carry directions (empty: all of them).
+    direction_modules: list[str] = field(default_factory=list)
+    #: 'cumulative': directions move toward the lineage's evolution path, its cumulated
+    #: normalised steps (CMA-ES's rank-one update, inherited); 'path': toward the single step
+    #: that made the child; 'mutate': a random rotation that selection alone must sort.
+    direction_rule: str = "cumulative"
+    #: 'cumulative' and 'path': the weight c of the newest path or step (a memory of about 1/c
+    #: births); 'mutate': the std of the rotation per unit of module dimension.
+    direction_rate: float = 0.02
+    #: 'cumulative': the weight of the newest normalised step in the evolution path (CMA-ES's
+    #: c_c; a path memory of about 1/c births).
+    direction_path_rate: float = 0.2
+    #: Initial scale exp(a) of each direction, in units of the module's initial isotropic step
+    #: length init_sigma * sqrt(module size).
+    direction_scale: float = 1.0
+    #: Std of the Gaussian step added to each child's log direction scales.
+    direction_meta_rate: float = 0.1
+    #: Control: random directions at the start that never change (scales still adapt).
+    directions_frozen: bool = False
 
     def validate(self, prefix: str = "population.mutation") -> None:
         _require(self.init_sigma > 0, f"{prefix}.init_sigma must be > 0")
@@ -57,6 +83,44 @@ class MutationConfig:
         _require(self.gate_logit_bound > 0, f"{prefix}.gate_logit_bound must be > 0")
         for name in ("init_sigma", "meta_rate", "gate_meta_rate", "sigma_min", "sigma_max"):
             _require(math.isfinite(getattr(self, name)), f"{prefix}.{name} must be finite")
+        _require(
+            0 <= self.directions <= MAX_DIRECTIONS,
+            f"{prefix}.directions must be in [0, {MAX_DIRECTIONS}], got {self.directions}",
+        )
+        _one_of(f"{prefix}.direction_rule", self.direction_rule, DIRECTION_RULES)
+        _require(0 < self.direction_rate <= 1, f"{prefix}.direction_rate must be in (0, 1]")
+        _require(
+            0 < self.direction_path_rate <= 1, f"{prefix}.direction_path_rate must be in (0, 1]"
+        )
+        _require(
+            0 < self.direction_scale < math.inf, f"{prefix}.direction_scale must be finite, > 0"
+        )
+        _require(
+            0 <= self.direction_meta_rate < math.inf,
+            f"{prefix}.direction_meta_rate must be finite, >= 0",
+        )
+        _require(
+            len(set(self.direction_modules)) == len(self.direction_modules),
+            f"{prefix}.direction_modules lists a module twice: {self.direction_modules}",
+        )
+
+    def check_modules(self, names: tuple[str, ...], sizes: tuple[int, ...]) -> None:
+        """Direction settings that depend on the policy's modules; ConfigError names the key."""
+        if not self.directions:
+            return
+        unknown = [m for m in self.direction_modules if m not in names]
+        _require(
+            not unknown,
+            f"population.mutation.direction_modules names no module of this policy: {unknown}; "
+            f"its modules are {list(names)}",
+        )
+        for name, size in zip(names, sizes, strict=True):
+            carries = not self.direction_modules or name in self.direction_modules
+            _require(
+                not carries or size >= self.directions,
+                f"population.mutation.directions ({self.directions}) exceeds the {size} weights "
+                f"of module '{name}'; lower it or leave the module out of direction_modules",
+            )
 
 
 @dataclass

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from pbml_control.evolution.genome import ModuleLayout, Population
-from pbml_control.evolution.mutation import crossover, mutate
+from pbml_control.evolution.mutation import Genes, crossover, mutate
 from pbml_control.evolution.selection.config import SelectionConfig
 
 
@@ -49,10 +49,13 @@ def breed(
     scale = 1.0 + cfg.low_rank_boost * parent_ranks[parents]
     scale = np.where(scouts, scale * cfg.scout_sigma_scale, scale)
     genes = _mate(survivors, parents, weights, cfg.mating_rate, layout, rng)
-    params, log_sigma, gate_logit = mutate(*genes, layout, cfg.mutation, rng, sigma_scale=scale)
+    params, log_sigma, gate_logit, dirs, dir_log_scale, dir_path = mutate(
+        genes, layout, cfg.mutation, rng, sigma_scale=scale
+    )
     ids = survivors.next_id + np.arange(n, dtype=np.int64)
     return Population(
         params=params, log_sigma=log_sigma, gate_logit=gate_logit, ids=ids,
+        dirs=dirs, dir_log_scale=dir_log_scale, dir_path=dir_path,
         parent_ids=survivors.ids[parents].copy(),
         lineage_ids=survivors.lineage_ids[parents].copy(),
         birth_gen=np.full(n, gen, np.int64), shares=np.zeros(n),
@@ -86,16 +89,21 @@ def _mate(
     rate: float,
     layout: ModuleLayout,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> Genes:
     """Parent genes, with a fraction ``rate`` crossed module-wise with a mate of another lineage."""
-    genes = (pop.params[parents], pop.log_sigma[parents], pop.gate_logit[parents])
+    genes = genes_of(pop, parents)
     if rate <= 0 or parents.size == 0:
         return genes
     mates = _draw_mates(pop.lineage_ids, parents, weights, rng)
     mating = (rng.random(parents.size) < rate) & (mates >= 0)
     mates = np.where(mating, mates, parents)
-    other = (pop.params[mates], pop.log_sigma[mates], pop.gate_logit[mates])
-    return crossover(genes, other, layout, rng)
+    return crossover(genes, genes_of(pop, mates), layout, rng)
+
+
+def genes_of(pop: Population, rows: np.ndarray) -> Genes:
+    """The genes (weights and mutation function) of ``pop``'s genomes at ``rows``."""
+    return (pop.params[rows], pop.log_sigma[rows], pop.gate_logit[rows], pop.dirs[rows],
+            pop.dir_log_scale[rows], pop.dir_path[rows])  # fmt: skip
 
 
 def _draw_mates(
