@@ -22,7 +22,9 @@ class EnvSpec:
 
     @classmethod
     def of(cls, task_id: str, **kwargs: Any) -> EnvSpec:
-        return cls(task_id, tuple(sorted(kwargs.items())))
+        """A spec of ``task_id`` built with ``kwargs``; lists (TOML arrays, e.g. Ant's
+        contact_force_range) become tuples, so the spec stays hashable and comparable."""
+        return cls(task_id, tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
 
     def make(self):
         """Build the environment: registered goal tasks through `pbml_envs.make_env`, others
@@ -33,6 +35,15 @@ class EnvSpec:
         if pbml_envs.is_goal_task(self.task_id):
             return pbml_envs.make_env(self.task_id, **dict(self.kwargs))
         return gymnasium.make(self.task_id, **dict(self.kwargs))
+
+
+def _frozen(value: Any) -> Any:
+    """TOML values as hashable ones: lists to tuples, tables to sorted item tuples."""
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
 
 
 @dataclass

@@ -25,6 +25,20 @@ MAX_TIMEOUT_S = 604_800.0
 MAX_WORKERS = 1024
 #: Largest population (distinct genomes) a config may ask for.
 MAX_POPULATION = 100_000
+#: Bounds on the other size-like values: beyond them a run would never end (or overflow).
+LIMITS = {
+    "run.generations": 10**9,
+    "run.budget_rollouts": 10**15,
+    "run.budget_env_steps": 10**18,
+    "run.seed": 2**32 - 1,
+    "task.episode_steps": 1_000_000,
+    "task.episodes": 10_000,
+    "goals.every": 10**9,
+    "pool.chunk_size": MAX_POPULATION,
+    "pool.max_retries": 1_000,
+    "run.checkpoint_every": 10**9,
+    "run.keep_checkpoints": 10**6,
+}
 SCHEDULES = ("every", "fixed", "list")
 
 
@@ -142,6 +156,11 @@ class Config:
                 "run.generations is 0 and no budget is set: set run.generations, "
                 "run.budget_rollouts or run.budget_env_steps"
             )
+        for key, limit in LIMITS.items():
+            section, name = key.split(".")
+            value = getattr(getattr(self, section), name)
+            if value > limit:
+                raise ConfigError(f"{key} must be at most {limit:,}, got {value:,}")
         _positive("run.checkpoint_every", self.run.checkpoint_every, allow_zero=True)
         _positive("run.keep_checkpoints", self.run.keep_checkpoints, allow_zero=True)
         kept = self.run.keep_at_rollouts

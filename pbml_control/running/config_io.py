@@ -117,6 +117,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+#: How many files deep an `extends` chain may go.
+MAX_EXTENDS = 32
+
+
 def read_toml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a config file. A top-level `extends = "other.toml"` (relative to this file) starts
     from that file's values, which this file's tables then override key by key."""
@@ -139,6 +143,10 @@ def read_toml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     base_path = (path.parent / base).resolve()
     if base_path in _seen:
         raise ConfigError(f"{path}: extends '{base}' makes a cycle")
+    if len(_seen) >= MAX_EXTENDS:
+        raise ConfigError(
+            f"{path}: more than {MAX_EXTENDS} files deep in 'extends'; flatten the chain"
+        )
     return deep_merge(read_toml(base_path, (*_seen, path.resolve())), data)
 
 

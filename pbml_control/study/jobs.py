@@ -94,7 +94,7 @@ def _train_and_probe(study: Study, arm: str, seed: int, run_dir: Path) -> dict[s
         "rollouts": int(float(rows[-1]["budget/rollouts_total"])) if rows else 0,
         "final_fitness_max": float(rows[-1]["pop/fitness_max"]) if rows else float("nan"),
         "in_run": in_run_recovery(rows, study.probe.horizon, study.probe.reference),
-        "run_metrics": kind.run_metrics(cfg, rows, population),
+        "run_metrics": kind.run_metrics(cfg, rows, population, run_dir),
         "probes": sets.pop(FINAL),
         "probe_sets": sets,
         "train_s": core_seconds(rows) or wall,
@@ -152,8 +152,21 @@ class TrainKind:
         return Population.from_arrays(split_arrays(arrays, "pop")), (obs or None)
 
     @staticmethod
-    def run_metrics(cfg: Config, rows: list[dict], population: Population) -> dict:
-        return tracking(rows)
+    def run_metrics(cfg: Config, rows: list[dict], population: Population, run_dir: Path) -> dict:
+        """tracking; with mutation directions also velocity_alignment: the mean |cosine| between
+        the best genome's directions and its velocity gradient over the modules that carry
+        them, and velocity_alignment_random, the same for random directions
+        (`pbml analyse directions` with its defaults)."""
+        metrics = tracking(rows)
+        if population.num_directions:
+            from pbml_control.analysis.directions import analyse_directions
+
+            _, modules = analyse_directions(run_dir)
+            metrics["velocity_alignment"] = float(np.mean([np.mean(m.cosines) for m in modules]))
+            metrics["velocity_alignment_random"] = float(
+                np.mean([m.random_cosine for m in modules])
+            )
+        return metrics
 
     @staticmethod
     def probe_source(name: str, cfg: Config, run_dir: Path, population: Population, obs):
@@ -278,7 +291,7 @@ class MovingKind:
         return pop, None
 
     @staticmethod
-    def run_metrics(cfg: Config, rows: list[dict], population: Population) -> dict:
+    def run_metrics(cfg: Config, rows: list[dict], population: Population, run_dir: Path) -> dict:
         return tracking(rows)
 
     @classmethod
@@ -353,7 +366,9 @@ class SubspaceKind(MovingKind):
     WORLD = "subspace"
 
     @classmethod
-    def run_metrics(cls, cfg: Config, rows: list[dict], population: Population) -> dict:
+    def run_metrics(
+        cls, cfg: Config, rows: list[dict], population: Population, run_dir: Path
+    ) -> dict:
         metrics = tracking(rows)
         if population.num_directions:
             world = cls.world(cfg, cfg.run.seed)

@@ -70,8 +70,12 @@ GOAL_DRAWS = ("common", "per_seed")
 #: The probe set every run has: its final population, as it is.
 FINAL = "final"
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+#: What a run, study or arm name may be (it becomes a folder name), as for run.name.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 #: The final genomes with every mutation function reset to the initial one (`probe.swap`).
 SWAP = "swap"
+#: Most seeds a study may run.
+MAX_SEEDS = 10_000
 #: Limits that keep a probe finite (a typo of 10**9 goals would never end).
 MAX_PROBE = {"goals": 1_000, "env_seeds": 100, "generations": 10_000, "population": 100_000}
 
@@ -302,17 +306,28 @@ def _build(data: dict[str, Any], path: Path) -> Study:
     if unknown:
         raise ConfigError(f"unknown section(s) {unknown}; expected study, arms, probe, hypotheses")
     head = from_dict(StudyHead, data.get("study", {}), prefix="study")
+    _check_name("study.name", head.name)
     if head.kind not in KINDS:
         raise ConfigError(f"study.kind must be one of {', '.join(KINDS)}; got '{head.kind}'")
+    if isinstance(head.seeds, int) and head.seeds > MAX_SEEDS:
+        raise ConfigError(f"study.seeds must be at most {MAX_SEEDS:,} seeds, got {head.seeds:,}")
     seeds = list(range(head.seeds)) if isinstance(head.seeds, int) else list(head.seeds)
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise ConfigError("study.seeds must be a positive count or a list of distinct seeds >= 0")
+    if len(seeds) > MAX_SEEDS or max(seeds) > 2**32 - 1:
+        raise ConfigError(
+            f"study.seeds must be at most {MAX_SEEDS:,} seeds, each below 2**32; got "
+            f"{len(seeds):,} seeds up to {max(seeds):,}"
+        )
     arms_data = data.get("arms", {})
     if not isinstance(arms_data, dict) or not arms_data:
         raise ConfigError("a study needs at least one [arms.NAME] table")
     base = (path.parent / head.base) if head.base else None
     arms, arm_seeds, arm_stages = {}, {}, {}
     for name, table in arms_data.items():
+        _check_name(f"arm '{name}'", name)
+        if not isinstance(table, dict):
+            raise ConfigError(f"arms.{name} must be a table ([arms.{name}]), got {table!r}")
         arm = from_dict(Arm, table, prefix=f"arms.{name}")
         mine = _arm_seeds(name, arm.seeds, seeds)
         if mine != seeds:
@@ -339,6 +354,14 @@ def _build(data: dict[str, Any], path: Path) -> Study:
     for h in hypotheses:
         _check_hypothesis(h, arms, probe)
     return Study(head, arms, seeds, probe, hypotheses, path, arm_seeds, arm_stages)
+
+
+def _check_name(what: str, name: str) -> None:
+    """Names that become folder names are plain: nothing a study writes leaves its folder."""
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name) or name in (".", ".."):
+        raise ConfigError(
+            f"{what} must be a plain name (letters, digits, '.', '_', '-'; no '/'), got {name!r}"
+        )
 
 
 def _arm_seeds(name: str, value: int | list[int], seeds: list[int]) -> list[int]:

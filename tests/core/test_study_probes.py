@@ -424,3 +424,36 @@ def test_every_key_added_since_the_first_studies_is_a_later_key():
     assert hypothesis - FIRST_HYPOTHESIS == set(LATER_KEYS["hypothesis"])
     for key, old in LATER_KEYS["probe"].items():
         assert getattr(ProbeSpec(), key) == old
+
+
+def test_a_train_study_with_directions_measures_velocity_alignment(tmp_path):
+    text = (
+        TRAIN.replace(
+            "[arms.evolved]\nset = []", '[arms.evolved]\nset = ["population.mutation.directions=1"]'
+        )
+        .replace(
+            'set = ["population.mutation.frozen=true"]',
+            'set = ["population.mutation.directions=1", '
+            '"population.mutation.directions_frozen=true"]',
+        )
+        .replace("budgets = [20, 40]\n", "")
+        .replace('growth_from = "budget=20"', "")
+    )
+    text = text.replace('measure = "f@2"', "")
+    text += ('\n[[hypotheses]]\nname = "P2"\ntext = "aligned"\ntreatment = "evolved"\n'
+             'control = "frozen"\nmeasure = "run:velocity_alignment"\n')  # fmt: skip
+    study, results = run(write(tmp_path, text), tmp_path / "out", workers=1)
+    for arm in ("evolved", "frozen"):
+        metrics = results[arm, 0]["run_metrics"]
+        assert 0 <= metrics["velocity_alignment"] <= 1 and "tracking" in metrics
+        assert set(results[arm, 0]["probe_sets"]) == {"swap"}  # directions arms get the swap
+    assert (
+        "| P2: evolved > frozen | run:velocity_alignment | 1 |"
+        in (tmp_path / "out" / "report.md").read_text()
+    )
+
+
+def test_the_pre_registered_studies_load():
+    for name in ("learning_to_learn_2", "subspace", "mutation_directions"):
+        study = load_study(ROOT / "studies" / f"{name}.toml")
+        assert study.hypotheses and study.jobs()
