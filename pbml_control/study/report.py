@@ -232,8 +232,11 @@ def arm_section(study: Study, results: Results) -> str:
     measures = [f"gain@{g}" for g in at]  # what older studies showed, unchanged
     if study.probe.score == "f":
         measures = [f"f@{g}" for g in at] + [f"gain@{study.probe.primary}"]
-    headers = ("arm", "runs", *(f"probe {m}" for m in measures), "in-run early", "in-run late",
-               "in-run late - early", "final fitness max", "generations", "rollouts")  # fmt: skip
+    extra = sorted({k for r in results.values() for k in r.get("run_metrics", {})})
+    measures += [f"run:{k}" for k in extra]  # measures of the whole run (newer studies)
+    headers = ("arm", "runs", *(m if m.startswith("run:") else f"probe {m}" for m in measures),
+               "in-run early", "in-run late", "in-run late - early", "final fitness max",
+               "generations", "rollouts")  # fmt: skip
     rows = []
     for arm in study.arms:
         mine = [results[arm, s] for s in study.seeds_of(arm) if (arm, s) in results]
