@@ -16,7 +16,19 @@ table prints trials and passes per fault. "Pass" means, per fault:
   traceback, nothing written;
 - a full disk (1 MiB tmpfs) or a read-only run directory: one line, no traceback, the last
   checkpoint loads (full disk) or no file changed (read-only). Skipped where mounting is not
-  permitted (root only).
+  permitted (root only);
+- a `pbml study` (toy world, 2 workers) SIGKILLed at a random moment: within 3 s no process of it
+  is left and no file of its folder changes any more, and the same command then finishes with
+  results identical to an uninterrupted study;
+- two `pbml train --overwrite` on one folder at once: one run, whole (one header) and identical
+  to the reference; the other exits 2 in one line naming the holder's PID, or ran after it;
+- a crafted checkpoint whose digests are recomputed (CRAFTS: a Ray backend and address, a
+  retention of 1, NaN weights, a negative observation count, another population size, another
+  policy, an inflating archive member): the resume finishes identical to the reference with
+  nothing deleted and no connection (settings it may not decide), or exits 2 in one line with
+  no file changed (invalid state);
+- the trainer's forkserver killed at a random moment: no traceback; the run finishes identical
+  to the reference (or stops in one line and resumes identical).
 
 It is a measurement, not a test: the suite's tests cover each fault once, deterministically; this
 script samples the timing. About 10 minutes on 2 cores with the default 6 trials; `--out DIR`
@@ -164,6 +176,68 @@ def workers_of(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (the study's forkserver, workers, resource tracker)."""
+    found, todo = [], [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+#: Crafted checkpoint edits whose digests are then recomputed (the digests have no key).
+CRAFTS = ("ray_address", "keep_one", "nan_weights", "negative_count", "population_size",
+          "policy", "inflating_member")  # fmt: skip
+#: Edits of settings a checkpoint may not decide: the resume ignores them and finishes.
+OPERATIONAL_CRAFTS = ("ray_address", "keep_one")
+
+
+def apply_craft(path: Path, craft: str) -> None:
+    """Edit checkpoint ``path`` as ``craft`` says, then recompute both of its digests."""
+    import io
+    import json
+    import zipfile
+
+    import numpy as np
+
+    from pbml_control.running.checkpoint import json_digest
+
+    meta = json.loads(path.read_text())
+    npz = path.with_suffix(".npz")
+    with np.load(npz) as data:
+        arrays = {k: data[k] for k in data.files}
+    if craft == "ray_address":
+        meta["config"] = meta["config"].replace('backend = "process"', 'backend = "ray"')
+        meta["config"] = meta["config"].replace('address = ""', 'address = "127.0.0.1:6379"')
+    elif craft == "keep_one":
+        meta["config"] = meta["config"].replace("keep_checkpoints = 0", "keep_checkpoints = 1")
+    elif craft == "nan_weights":
+        arrays["pop.params"][:] = np.nan
+    elif craft == "negative_count":
+        arrays["obs.count"] = np.array(-10.0)
+    elif craft == "population_size":
+        meta["config"] = meta["config"].replace("size = 8", "size = 6", 1)
+    elif craft == "policy":
+        meta["policy"]["activation"] = "relu"
+    buffer = io.BytesIO()
+    if craft == "inflating_member":
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for key, value in arrays.items():
+                member = io.BytesIO()
+                np.save(member, value)
+                archive.writestr(f"{key}.npy", member.getvalue())
+            member = io.BytesIO()
+            np.save(member, np.zeros(32 * 2**20))  # 256 MiB of zeros, a few hundred KB packed
+            archive.writestr("pop.extra.npy", member.getvalue())
+    else:
+        np.savez(buffer, **arrays)
+    npz.write_bytes(buffer.getvalue())
+    meta["npz_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    meta["json_sha256"] = json_digest(meta)
+    path.write_text(json.dumps(meta))
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(x) for x in out.split()]
@@ -301,7 +375,127 @@ class Campaign:
         finally:
             subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
-    def run_all(self) -> None:
+    # -- a study is killed ----------------------------------------------------------------------
+    def study_files(self) -> Path:
+        study = ROOT / "studies" / "moving_target.toml"
+        text = study.read_text().replace('base = "../configs', f'base = "{ROOT}/configs')
+        path = self.work / "study.toml"
+        path.write_text(text.replace("run.budget_rollouts=25600", "run.budget_rollouts=64000"))
+        return path
+
+    def study_kill(self) -> tuple[bool, str]:
+        spec = self.study_files()
+        if not hasattr(self, "study_reference"):
+            self.study_reference = self.fresh()
+            code, err = finish(pbml(["study", str(spec), "--out", str(self.study_reference)]))
+            assert code == 0, err
+        out = self.fresh()
+        proc = pbml(["study", str(spec), "--out", str(out), "--workers", "2"])
+        time.sleep(self.rng.uniform(2.0, 25.0))
+        family = descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        finish(proc)
+        time.sleep(3.0)
+        left = [pid for pid in family if Path(f"/proc/{pid}").exists()]
+        before = tree(out) if out.exists() else {}
+        time.sleep(2.0)
+        if left or (out.exists() and tree(out) != before):
+            return False, f"{len(left)} processes left, files changing: {tree(out) != before}"
+        code, err = finish(pbml(["study", str(spec), "--out", str(out), "--workers", "2"]))
+        if code != 0:
+            return False, f"rerun exit {code}: {err.strip()[-80:]}"
+        same = (out / "results.csv").read_text() == (
+            self.study_reference / "results.csv"
+        ).read_text()
+        return same, "results differ from the uninterrupted study"
+
+    # -- two writers ----------------------------------------------------------------------------
+    def two_writers(self) -> tuple[bool, str]:
+        out = self.fresh()
+        args = ["train", str(ROOT / "configs" / "quickstart.toml"), "--quiet", "--overwrite",
+                "--out", str(out), *settings()]  # fmt: skip
+        procs = [pbml(args) for _ in range(2)]
+        done = [finish(p) for p in procs]
+        codes = sorted(code for code, _ in done)
+        if codes[0] != 0 or codes[1] not in (0, 2):
+            return False, f"exits {codes}: {done[0][1].strip()[-60:]} {done[1][1].strip()[-60:]}"
+        for code, err in done:
+            if code == 2 and not (one_line_error(code, err) and "(PID" in err):
+                return False, f"refusal: {err.strip()[-80:]!r}"
+        header = (out / "metrics.csv").read_text().splitlines()
+        if sum(line.startswith("generation") for line in header) != 1:
+            return False, "metrics.csv has two headers"
+        return digest(out) == self.expected, "differs from the reference"
+
+    # -- crafted, re-signed checkpoints -----------------------------------------------------------
+    def crafted(self, craft: str) -> tuple[bool, str]:
+        out = self.fresh()
+        shutil.copytree(self.reference, out)
+        found = sorted((out / "checkpoints").glob("gen_*.json"))
+        for path in found[-2:]:  # back to the one before the end: the resume has work to do
+            if path != found[-2]:
+                path.unlink()
+                path.with_suffix(".npz").unlink()
+        shutil.rmtree(out / "best")
+        latest = found[-2]
+        apply_craft(latest, craft)
+        kept = len(list((out / "checkpoints").glob("gen_*.json")))
+        before = tree(out)
+        code, err = finish(pbml(["resume", str(out), "--quiet"]))
+        if craft in OPERATIONAL_CRAFTS:
+            if code != 0:
+                return False, f"{craft}: exit {code}: {err.strip()[-80:]}"
+            if len(list((out / "checkpoints").glob("gen_*.json"))) < kept:
+                return False, f"{craft}: checkpoints deleted"
+            return digest(out) == self.expected, f"{craft}: differs from the reference"
+        if not one_line_error(code, err):
+            return False, f"{craft}: exit {code}: {err.strip()[-80:]!r}"
+        return tree(out) == before, f"{craft}: files changed"
+
+    # -- the forkserver is killed ---------------------------------------------------------------
+    def forkserver_kill(self) -> tuple[bool, str]:
+        out = self.fresh()
+        proc = train(out)
+        deadline = time.perf_counter() + self.rng.uniform(1.0, self.duration * 0.9)
+        server = None
+        while time.perf_counter() < deadline or server is None:
+            server = next((c for c in _children(proc.pid) if "forkserver" in Path(
+                f"/proc/{c}/cmdline").read_bytes().decode(errors="replace")), None)  # fmt: skip
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if server is not None and proc.poll() is None:
+            os.kill(server, signal.SIGKILL)
+        code, err = finish(proc)
+        if "Traceback" in err:
+            return False, "traceback: " + err.strip().splitlines()[-1][:80]
+        if code != 0:
+            if not one_line_error(code, err, expected=code):
+                return False, f"exit {code}: {err.strip()[-80:]!r}"
+            code, err = finish(pbml(["resume", str(out), "--quiet"]))
+            if code != 0:
+                return False, f"resume exit {code}: {err.strip()[-80:]}"
+        return digest(out) == self.expected, "differs from the reference"
+
+    def run_all(self, only: set[str] | None = None) -> None:
+        if only:
+            for name in sorted(only):
+                getattr(self, f"rows_{name}")()
+            return
+        self.rows_classic()
+        self.rows_second()
+
+    def rows_second(self) -> None:
+        """The second campaign's faults (saved files as data, one writer per folder)."""
+        self.repeat("`pbml study` SIGKILL at a random moment, then rerun", self.study_kill)
+        self.repeat("two `pbml train --overwrite` on one folder at once", self.two_writers)
+        self.record(
+            f"crafted re-signed checkpoints ({len(CRAFTS)} kinds x {max(1, self.trials // 3)})",
+            [self.crafted(c) for c in CRAFTS for _ in range(max(1, self.trials // 3))],
+        )
+        self.repeat("the trainer's forkserver SIGKILLed at a random moment", self.forkserver_kill)
+
+    def rows_classic(self) -> None:
         kill, term, intr, stop = signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGSTOP
         timed = [
             ("trainer SIGKILL at a random moment, then resume", self.trainer_signal, kill),
@@ -329,13 +523,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=6, help="trials per timed fault")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault timing")
     parser.add_argument("--out", type=Path, default=None, help="keep the runs here")
+    parser.add_argument(
+        "--only", default="", help="comma-separated row groups: classic, second (default: all)"
+    )
     args = parser.parse_args()
     work = args.out or Path(tempfile.mkdtemp(prefix="pbml-faults-"))
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     campaign = Campaign(work, random.Random(args.seed), args.trials)
     print(f"reference run: {campaign.duration:.1f} s", flush=True)
-    campaign.run_all()
+    campaign.run_all({g for g in args.only.split(",") if g} or None)
     print("\n| fault | trials | passed | failures |\n|---|---|---|---|")
     for name, n, passed, notes in campaign.rows:
         print(f"| {name} | {n} | {passed} | {notes} |")

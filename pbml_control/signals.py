@@ -55,3 +55,67 @@ def signals_deferred() -> Iterator[None]:
             signal.signal(sig, handler)
         for sig in dict.fromkeys(caught):
             signal.raise_signal(sig)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while the block runs (a run stopping: saving its checkpoint,
+    closing its workers), so a second Ctrl-C cannot cut the save short or escape as a
+    traceback; the run is already stopping, which is what the second one asks for."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def ignore_interrupts() -> None:
+    """From now on ignore Ctrl-C and SIGTERM (a command that is already ending)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def die_with(pid: int, interval: float = 0.5) -> None:
+    """End this process soon after process ``pid`` (the command that started it) is gone.
+
+    A killed `pbml study` must leave nothing that keeps writing into its folder. Its workers are
+    children of the forkserver, not of the study, so ``PR_SET_PDEATHSIG`` (which follows the
+    direct parent) is not enough: a daemon thread polls the study's PID and, once it is gone (or
+    this process was handed to init), kills this process with SIGKILL, as a kill of the study
+    would have. The direct parent's death is also covered by ``PR_SET_PDEATHSIG`` on Linux."""
+    import os
+    import time
+
+    _parent_death_signal(signal.SIGKILL)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os.kill(os.getpid(), signal.SIGKILL)
+            except PermissionError:  # alive, owned by someone else: not our parent's PID reused
+                pass
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def _parent_death_signal(sig: int) -> None:
+    """``prctl(PR_SET_PDEATHSIG, sig)`` where the C library has it (Linux); else nothing."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass

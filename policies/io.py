@@ -20,6 +20,7 @@ import json
 import os
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,10 +95,37 @@ def policy_bytes(
     return buffer.getvalue()
 
 
+#: Most arrays one saved file may hold.
+MAX_MEMBERS = 1024
+
+
+def read_npz(blob: bytes) -> dict[str, np.ndarray]:
+    """The arrays of an npz file's bytes, each member's size checked before it is inflated.
+
+    `np.savez` stores members uncompressed, so every member of a file this toolkit wrote is
+    smaller than the file; a member that claims more (a compressed "zip bomb": 343 KB inflating
+    to 256 MiB) is refused from the zip directory, before any byte of it is read. ValueError
+    (zipfile.BadZipFile for a file that is not a zip) says which."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise ValueError(f"{len(members)} arrays, more than {MAX_MEMBERS}")
+        for info in members:
+            if info.file_size > len(blob):
+                raise ValueError(
+                    f"member '{info.filename}' would inflate to {info.file_size:,} bytes from a "
+                    f"file of {len(blob):,}; files written here are never compressed"
+                )
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
 def read_policy(path: str | os.PathLike[str]) -> SavedPolicy:
     """Everything a policy file holds (also a ``best/`` file of an older version)."""
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
+    try:
+        arrays = read_npz(Path(path).read_bytes())
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"'{path}' is not a policy file (not an npz archive): {err}") from err
     if "spec" not in arrays and "params" in arrays:
         return _read_legacy_best(Path(path), arrays)
     if "spec" not in arrays or "flat" not in arrays:

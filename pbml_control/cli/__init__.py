@@ -158,9 +158,14 @@ def _main(argv: list[str] | None) -> int:
               "for this machine)", file=sys.stderr)  # fmt: skip
         return 1
     except KeyboardInterrupt as err:
-        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
-        print(f"pbml {args.command}: {what}{saved_note(err)}", file=sys.stderr)
-        return 143 if isinstance(err, Terminated) else 130
+        from pbml_control.signals import ignore_interrupts, interrupts_held
+
+        if argv is None:  # the `pbml` process itself is ending: a second Ctrl-C, however
+            ignore_interrupts()  # late, changes nothing and the status stays 130
+        with interrupts_held():
+            what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+            print(f"pbml {args.command}: {what}{saved_note(err)}", file=sys.stderr)
+            return 143 if isinstance(err, Terminated) else 130
 
 
 def saved_note(err: KeyboardInterrupt) -> str:

@@ -23,10 +23,12 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.analysis.plots import plot_run
     from pbml_control.analysis.plots.shares import FILE
     from pbml_control.errors import UserError
+    from pbml_control.running.lock import folder_lock
 
     if not args.run_dir.is_dir():
         raise UserError(f"run directory '{args.run_dir}' does not exist")
-    written = plot_run(args.run_dir)
+    with folder_lock(args.run_dir, "run directory"):
+        written = plot_run(args.run_dir)
     for path in written:
         print(f"wrote {path}")
     if not (args.run_dir / FILE).is_file():

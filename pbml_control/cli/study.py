@@ -45,6 +45,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.errors import UserError
+    from pbml_control.running.lock import folder_lock
     from pbml_control.study.report import write_report
     from pbml_control.study.runner import collect, elapsed_since, run_study
     from pbml_control.study.spec import load_study
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         results = run_study(study, out, args.workers, args.backend, args.address)
     command = f"pbml study {shlex.quote(str(args.study))} --out {shlex.quote(str(out))}"
-    path = write_report(study, out, results, command, elapsed_since(start))
+    with folder_lock(out, "study folder"):
+        path = write_report(study, out, results, command, elapsed_since(start))
     print(f"wrote {path} ({len(results)} runs)")
     return 0

@@ -89,6 +89,11 @@ def founders_from_run(cfg: SelectionConfig, layout: ModuleLayout, obs_norm: bool
             stats = RunningStats.from_arrays(obs) if obs else None
     except (KeyError, ValueError, TypeError) as err:
         raise CheckpointError(f"population.init_from '{source}': {err}") from err
+    from pbml_control.running.restore import population_problem
+
+    problem = population_problem(pop)
+    if problem is not None:
+        raise CheckpointError(f"population.init_from '{source}': {problem}")
     if pop.params.shape[1] != num_params:
         raise UserError(
             f"population.init_from '{source}' holds genomes of {pop.params.shape[1]} "

@@ -30,7 +30,7 @@ import warnings
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
-from pbml_control.rollout.base import WorkerPool
+from pbml_control.rollout.base import PoolError, WorkerPool
 from pbml_control.rollout.engine import EnvCache, run_chunk
 from pbml_control.rollout.queue import ChunkQueue
 from pbml_control.rollout.shared import ParamReader, ParamSegment, SharingUnavailable
@@ -117,13 +117,29 @@ class ProcessPool(WorkerPool):
             self._ctx.set_forkserver_preload(_PRELOAD)
         self._workers = [self._spawn() for _ in range(workers)]
 
-    def _spawn(self) -> _Worker:
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
-        with signals_deferred():
-            process.start()
-        child.close()
-        return _Worker(process, parent)
+    def _spawn(self, attempts: int = 3) -> _Worker:
+        """A fresh worker. A forkserver that dies while it forks one (killed, OOM) makes the start
+        fail with EOFError or a broken connection; the next start runs a new forkserver, so the
+        start is tried again before the failure is reported."""
+        for attempt in range(attempts):
+            parent, child = self._ctx.Pipe()
+            process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            try:
+                with signals_deferred():
+                    process.start()
+            except (EOFError, ConnectionError, OSError) as err:
+                parent.close()
+                child.close()
+                if attempt == attempts - 1:
+                    raise PoolError(
+                        f"could not start a rollout worker ({type(err).__name__}: {err}); the "
+                        "machine may be out of memory or processes"
+                    ) from err
+                time.sleep(0.1 * (attempt + 1))
+                continue
+            child.close()
+            return _Worker(process, parent)
+        raise AssertionError("unreachable")
 
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers]

@@ -63,6 +63,7 @@ def init_local_ray(ray: Any, num_cpus: int, **kwargs: Any) -> None:
     """
     with _single_node(ray):
         ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, **kwargs)
+    start_reaper(_session_dir(ray))
     node_ip = ray.util.get_node_ip_address()
     if not _is_loopback(node_ip):
         ray.shutdown()
@@ -71,6 +72,93 @@ def init_local_ray(ray: Any, num_cpus: int, **kwargs: Any) -> None:
             f"of {LOOPBACK}, so it was shut down; use a Ray cluster secured as the README says "
             "(pool.address) instead"
         )
+
+
+#: Run by `start_reaper` in its own process: once the command that started a private Ray is
+#: gone (SIGKILL leaves it no chance to shut Ray down), kill every process of that Ray session.
+_REAPER = """
+import os, signal, sys, time
+owner, session = int(sys.argv[1]), sys.argv[2].encode()
+
+def table():
+    # pid -> (parent pid, start time), and the pids whose command line names the session
+    found, named = {}, set()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            found[int(name)] = (int(fields[1]), fields[19])
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                if session in handle.read():
+                    named.add(int(name))
+        except (OSError, IndexError, ValueError):
+            pass
+    return found, named
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+known = {}  # this Ray's processes: named ones and everything below them, with start times
+while alive(owner):
+    found, named = table()
+    todo = list(named)
+    below = set(named)
+    while todo:
+        parent = todo.pop()
+        for pid, (ppid, _) in found.items():
+            if ppid == parent and pid not in below:
+                below.add(pid)
+                todo.append(pid)
+    known.update({pid: found[pid][1] for pid in below if pid in found and pid != os.getpid()})
+    time.sleep(0.5)
+for _ in range(10):
+    found, _ = table()
+    for pid, start in known.items():
+        if found.get(pid, (None, None))[1] == start:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    time.sleep(0.3)
+"""
+
+
+def _session_dir(ray: Any) -> str | None:
+    """The private Ray's session directory (its processes name it on their command lines)."""
+    try:
+        return ray._private.worker.global_worker.node.get_session_dir_path()
+    except AttributeError:  # a Ray version that moved it: no reaper, Ray's own fate sharing
+        return None
+
+
+def start_reaper(session: str | None) -> None:
+    """Make a private Ray die with this process, however it ends.
+
+    Ray shares the fate of its driver only in part: after a SIGKILL of the driver two agents of
+    the node outlived it by more than 50 s. A small process in its own session (so a signal to
+    this process group does not reach it) notes, twice a second, every process whose command
+    line names this Ray's session directory and every process below those (Ray renames its
+    agents, so their command lines do not say whose they are); once this process is gone it
+    kills them, and only them (those whose start time still matches: no reused PID). Nothing
+    else this process started is touched. Linux /proc only."""
+    import subprocess
+    import sys
+
+    if not session or not os.path.isdir("/proc"):
+        return
+    subprocess.Popen(
+        [sys.executable, "-c", _REAPER, str(os.getpid()), session],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, close_fds=True,
+    )  # fmt: skip
 
 
 @contextmanager

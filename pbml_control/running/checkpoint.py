@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pbml_policies.io import read_npz
 
 from pbml_control.errors import CheckpointError
 
@@ -149,8 +150,7 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
             "`pbml resume RUN_DIR --checkpoint RUN_DIR/checkpoints/gen_N.json`"
         )
     try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+        arrays = read_npz(blob)
     except (ValueError, OSError, zipfile.BadZipFile) as err:
         raise CheckpointError(f"checkpoint arrays '{npz_path}' cannot be read: {err}") from err
     return arrays, meta

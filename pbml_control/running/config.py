@@ -227,7 +227,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Read a TOML file (or the defaults when `path` is None), apply `--set` overrides, check."""
     data = read_toml(path) if path is not None else {}
     apply_overrides(data, overrides or [])
-    return from_dict(Config, data).validate()
+    cfg = from_dict(Config, data).validate()
+    goals = data.get("goals")
+    # Which goal settings the user's file or --set gave (a goal-less task refuses any of them);
+    # not a config field: configs read back from a run (all keys written) do not carry it.
+    cfg.given_goal_keys = sorted(goals) if isinstance(goals, dict) else []
+    return cfg
 
 
 def config_from_toml_text(text: str) -> Config:

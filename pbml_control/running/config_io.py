@@ -187,3 +187,15 @@ def field_docs(cls: type) -> dict[str, str]:
         if i and name.isidentifier() and lines[i - 1].strip().startswith("#"):
             docs[name] = lines[i - 1].strip().lstrip("#:").strip()
     return docs
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A parsed config as dotted keys ('run.seed': 0); task and policy kwargs stay whole."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "kwargs":
+            out.update(flatten(value, f"{full}."))
+        else:
+            out[full] = value
+    return out

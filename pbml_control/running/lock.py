@@ -1,9 +1,11 @@
-"""One writer per study run: an OS file lock held while a job writes its run directory.
+"""One writer per folder: an OS file lock held while a command writes a run directory, a study
+folder or a study's run.
 
-`fcntl.flock` locks die with the process that holds them (a killed study leaves no stale
+`fcntl.flock` locks die with the process that holds them (a killed command leaves no stale
 lock), and a second process that asks gets an answer at once instead of waiting. The lock file
-holds the holder's PID, so the refusal can name it; `pbml study --status` reads the same lock to
-tell runs in progress from runs that were stopped part way.
+holds the holder's PID, so the refusal can name it; `pbml study --status` reads a study run's
+lock to tell runs in progress from runs that were stopped part way. A folder's lock file sits
+beside it (``.NAME.lock`` in its parent), so `--overwrite`, which replaces the folder, keeps it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,20 @@ def job_lock(path: Path, what: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def lock_beside(folder: Path) -> Path:
+    """The lock file of ``folder``: ``.NAME.lock`` beside it."""
+    folder = Path(folder)
+    return folder.parent / f".{folder.name}.lock"
+
+
+def folder_lock(folder: Path, what: str):
+    """Hold ``folder``'s lock (its parent is created if missing); UserError naming the holder."""
+    from pbml_control.running.run_files import create_parents
+
+    create_parents(Path(folder))
+    return job_lock(lock_beside(folder), f"{what} '{folder}'")
 
 
 def is_locked(path: Path) -> bool:

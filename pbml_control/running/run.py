@@ -31,7 +31,9 @@ from pbml_control.running.checkpoint import (
     split_arrays,
 )
 from pbml_control.running.config import Config, config_from_toml_text, dump_config, imports_unasked
+from pbml_control.running.lock import folder_lock
 from pbml_control.running.progress import Progress
+from pbml_control.running.restore import check_state, own_config, resumed_config
 from pbml_control.running.run_files import MARKER, best_generation, prepare_run_dir
 from pbml_control.running.scoring import Scoring
 from pbml_control.running.trainer import (
@@ -43,7 +45,7 @@ from pbml_control.running.trainer import (
     train,
 )
 from pbml_control.seeding import generator_from_state
-from pbml_control.signals import sigterm_as_interrupt
+from pbml_control.signals import interrupts_held, sigterm_as_interrupt
 
 
 class RunFinished(UserError):
@@ -94,8 +96,10 @@ def _run(exp: Experiment, state: TrainState, callbacks: list, run_dir: Path) -> 
             state = train(exp, state, callbacks)
         interrupted = False
     except KeyboardInterrupt as err:
-        _close(callbacks)
-        _save_on_interrupt(exp, callbacks, run_dir, err)
+        with interrupts_held():  # a second Ctrl-C must not cut the checkpoint or the cleanup
+            _close(callbacks)
+            _save_on_interrupt(exp, callbacks, run_dir, err)
+            exp.pool.close()
         raise
     finally:
         exp.pool.close()
@@ -151,7 +155,8 @@ def start_run(
         atomic_write_text(run_dir / "config.toml", dump_config(cfg))
         return initial_state(exp)
 
-    return _launch(cfg, run_dir, fresh, progress, callbacks, summary)
+    with folder_lock(run_dir, "run directory"):
+        return _launch(cfg, run_dir, fresh, progress, callbacks, summary)
 
 
 def _launch(
@@ -189,7 +194,7 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
         ancestry = Ancestry.from_arrays(anc) if anc else Ancestry.of(population)
         score = split_arrays(arrays, "score")  # absent in older checkpoints: origins unknown
         scoring = Scoring.from_arrays(score) if score else Scoring()
-    except (KeyError, ValueError, TypeError, AttributeError) as err:
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as err:
         raise CheckpointError(f"checkpoint content is inconsistent: {err}") from err
     if int(meta.get("generation", population.generation)) != population.generation:
         raise CheckpointError(
@@ -202,7 +207,9 @@ def load_run_state(exp: Experiment, arrays, meta) -> TrainState:
             f"has {exp.layout.num_params}"
         )
     steps, rollouts = int(meta.get("env_steps", 0)), int(meta.get("rollouts", 0))
-    return TrainState(population, rng, obs_stats, steps, rollouts, ancestry, scoring)
+    state = TrainState(population, rng, obs_stats, steps, rollouts, ancestry, scoring)
+    check_state(exp, state, meta, f"generation {meta.get('generation', '?')}")
+    return state
 
 
 def read_checkpoint_config(meta: dict) -> Config:
@@ -268,12 +275,18 @@ def resume_run(
     if checkpoint is None and stopped_before_first_checkpoint(run_dir):
         return restart_run(run_dir, generations, progress, callbacks, summary)
     check_run_dir(run_dir)
+    with folder_lock(run_dir, "run directory"):
+        return _resume(run_dir, generations, progress, checkpoint, callbacks, summary)
+
+
+def _resume(run_dir, generations, progress, checkpoint, callbacks, summary) -> TrainState:
     if checkpoint is not None:
         found = resolve_checkpoint(checkpoint)
         if found.parent.resolve() != (run_dir / "checkpoints").resolve():
             raise UserError(f"--checkpoint '{checkpoint}' is not in '{run_dir / 'checkpoints'}'")
     arrays, meta = load_checkpoint(checkpoint or run_dir)  # verified before anything is touched
-    cfg = read_checkpoint_config(meta)
+    # The checkpoint restores state; where and how the run runs comes from its config.toml.
+    cfg = resumed_config(read_checkpoint_config(meta), own_config(run_dir), run_dir)
     done = int(meta["generation"])
     if generations is not None:
         if generations < max(done, 1):

@@ -79,7 +79,8 @@ class Scoring:
             raise ValueError("scoring ids and generations must be 1-D arrays of one length")
         stat_gens = np.asarray(arrays["stats_generations"]).reshape(-1)
         for key in _STATS if stat_gens.size else ():
-            if len(np.atleast_1d(arrays[f"stats_{key}"])) != stat_gens.size:
+            values = np.asarray(arrays[f"stats_{key}"])
+            if values.ndim < 1 or values.shape[0] != stat_gens.size:
                 raise ValueError(f"scoring stats_{key} does not hold one row per generation")
         stats = {}
         for j, g in enumerate(stat_gens.tolist()):

@@ -131,12 +131,16 @@ def check_goals(cfg: Config, schedule: GoalSchedule) -> None:
     except ValueError as err:
         raise ConfigError(f"goals: {err}") from err
     if not schedule.has_goals:
-        given = cfg.goals.schedule == "list" or cfg.goals.goal or cfg.goals.goals
+        named = getattr(cfg, "given_goal_keys", [])  # what the user's own config file set
+        given = named or cfg.goals.schedule == "list" or cfg.goals.goal or cfg.goals.goals
         if given:  # the default schedule ('every') on a goal-less task simply has no goals
+            keys = ", ".join(f"goals.{k}" for k in named) or (
+                f"goals.schedule='{cfg.goals.schedule}', goals.goal, goals.goals"
+            )
             raise ConfigError(
-                f"task.id '{cfg.task.id}' takes no goal, but the config sets goals "
-                f"(goals.schedule='{cfg.goals.schedule}', goals.goal, goals.goals): remove them, "
-                "or use a registered goal task (pbml_envs.task_ids())"
+                f"task.id '{cfg.task.id}' takes no goal, but the config sets {keys}: remove "
+                "them (goals would be ignored), or use a registered goal task "
+                "(pbml_envs.task_ids())"
             )
         return
     for i, goal in enumerate(cfg.goals.goals):

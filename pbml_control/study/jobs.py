@@ -28,9 +28,9 @@ from pbml_control.evolution.founders import with_initial_mutation
 from pbml_control.evolution.genome import ModuleLayout, Population
 from pbml_control.running.checkpoint import atomic_write_bytes, atomic_write_text, list_checkpoints
 from pbml_control.running.config import Config, dump_config
+from pbml_control.running.lock import job_lock
 from pbml_control.running.run_files import read_csv
 from pbml_control.study import machine
-from pbml_control.study.lock import job_lock
 from pbml_control.study.probe import (
     goal_rng,
     in_run_recovery,
@@ -55,7 +55,7 @@ def run_dir_of(out: Path, arm: str, seed: int) -> Path:
 def lock_path(out: Path, arm: str, seed: int) -> Path:
     """The lock a job holds while it writes its run directory (beside it, so a restart that
     clears the run directory keeps the lock)."""
-    return out / RUNS / f".{arm}_seed{seed}.lock"
+    return out / RUNS / f".{arm}_seed{seed}.job.lock"
 
 
 def run_job(study: Study, arm: str, seed: int, out: Path) -> dict[str, Any]:
@@ -277,8 +277,9 @@ class MovingKind:
 
         final = run_dir / "final.npz"
         if final.is_file() and (run_dir / "metrics.csv").is_file():
-            with np.load(final, allow_pickle=False) as data:
-                return Population.from_arrays({k: data[k] for k in data.files}), None
+            from pbml_policies.io import read_npz
+
+            return Population.from_arrays(read_npz(final.read_bytes())), None
         if run_dir.exists():  # an interrupted toy run (about a second): start over
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)

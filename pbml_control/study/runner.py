@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -21,7 +22,9 @@ from typing import Any
 
 from pbml_control.errors import UserError
 from pbml_control.running.checkpoint import atomic_write_text
+from pbml_control.running.lock import folder_lock
 from pbml_control.running.run_files import create_parents
+from pbml_control.signals import die_with, interrupts_held
 from pbml_control.study.jobs import RESULT, run_dir_of, run_job
 from pbml_control.study.spec import Study, describe_changes
 
@@ -77,7 +80,13 @@ def run_study(
     address: str = "",
     echo: Echo = print,
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """Run (or finish) every job; returns the results by (arm, seed)."""
+    """Run (or finish) every job; returns the results by (arm, seed). The study folder is
+    locked for the whole call: a second `pbml study` on it is refused, naming this one's PID."""
+    with folder_lock(out, "study folder"):
+        return _run_study(study, out, workers, backend, address, echo)
+
+
+def _run_study(study, out, workers, backend, address, echo):
     prepare_study_dir(out, study)
     todo = jobs_of(study)
     done = sum((run_dir_of(out, a, s) / RESULT).is_file() for a, s in todo)
@@ -96,7 +105,8 @@ def run_study(
 
 def collect(study: Study, out: Path) -> dict[tuple[str, int], dict[str, Any]]:
     """The results of the jobs that are done (for a report part way)."""
-    prepare_study_dir(out, study)
+    with folder_lock(out, "study folder"):
+        prepare_study_dir(out, study)
     found = {}
     for arm, seed in jobs_of(study):
         path = run_dir_of(out, arm, seed) / RESULT
@@ -108,19 +118,46 @@ def collect(study: Study, out: Path) -> dict[tuple[str, int], dict[str, Any]]:
 def _processes(study, out, todo, workers, echo) -> dict:
     results: dict = {}
     context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as executor:
+    pool = {"max_workers": workers, "mp_context": context,
+            "initializer": die_with, "initargs": (os.getpid(),)}  # fmt: skip
+    with ProcessPoolExecutor(**pool) as executor:
         futures = {
-            executor.submit(run_job, study, arm, seed, out): (arm, seed) for arm, seed in todo
+            executor.submit(_worker_job, study, arm, seed, out): (arm, seed) for arm, seed in todo
         }
         try:
             for i, future in enumerate(as_completed(futures)):
                 results[futures[future]] = future.result()
                 echo(_line(i + 1, len(todo), results[futures[future]]))
         except BaseException:
-            for future in futures:
-                future.cancel()
+            stop_workers(executor)
             raise
     return results
+
+
+def _worker_job(study: Study, arm: str, seed: int, out: Path) -> dict[str, Any]:
+    """`run_job` in a study worker process. A worker that was told to stop (SIGTERM: its run
+    checkpointed) exits instead of taking the next job already queued to it."""
+    try:
+        return run_job(study, arm, seed, out)
+    except KeyboardInterrupt:
+        os._exit(143)
+
+
+def stop_workers(executor: ProcessPoolExecutor) -> None:
+    """Stop a study's jobs now (Ctrl-C, SIGTERM, a failed job): queued jobs are cancelled and
+    the running ones get SIGTERM, on which a run checkpoints its last whole generation and
+    ends, so nothing keeps training after the study has said it stopped (a worker would
+    otherwise take the next job already in its queue)."""
+    with interrupts_held():
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
 
 
 def _ray(study, out, todo, workers, address, echo) -> dict:

@@ -61,6 +61,7 @@ from typing import Any
 
 from pbml_control.errors import ConfigError, UserError
 from pbml_control.running.config import Config, load_config
+from pbml_control.running.config_io import flatten as _flatten
 from pbml_control.running.config_io import from_dict, plain_dict
 
 KINDS = ("train", "moving", "subspace")
@@ -500,14 +501,3 @@ def _first_diff(old_toml: str, new_toml: str) -> str:
     flat_old, flat_new = _flatten(tomllib.loads(old_toml)), _flatten(tomllib.loads(new_toml))
     keys = [k for k in sorted(set(flat_old) | set(flat_new)) if flat_old.get(k) != flat_new.get(k)]
     return ", ".join(f"{k} {flat_old.get(k)!r} -> {flat_new.get(k)!r}" for k in keys)
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        full = f"{prefix}{key}"
-        if isinstance(value, dict) and key != "kwargs":
-            out.update(_flatten(value, f"{full}."))
-        else:
-            out[full] = value
-    return out

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbml_control.experiments.common import markdown_table
+from pbml_control.running.lock import is_locked
 from pbml_control.running.run_files import read_csv
 from pbml_control.study.jobs import RESULT, core_seconds, lock_path, run_dir_of
-from pbml_control.study.lock import is_locked
 from pbml_control.study.spec import Study
 
 DONE, RUNNING, STOPPED, WAITING = "done", "running", "stopped part way", "not started"

@@ -98,9 +98,10 @@ def _read_config(text: str, where: Path) -> Config:
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    from pbml_policies.io import read_npz
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
+        return read_npz(path.read_bytes())
     except (OSError, ValueError, zipfile.BadZipFile) as err:
         raise CheckpointError(f"'{path}' cannot be read: {err}") from err
 

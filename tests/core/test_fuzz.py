@@ -7,6 +7,7 @@ import dataclasses
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -92,3 +93,68 @@ def test_any_checkpoint_json_field_is_loaded_or_refused_in_one_line(
 
 def test_fuzzed_keys_cover_the_whole_config():
     assert {"run.seed", "population.mutation.frozen", "pool.job_timeout_s"} <= set(KEYS)
+
+
+EDITS = ("nan", "inf", "-inf", "huge", "negative", "zero", "drop_row", "drop_column", "scalar",
+         "int", "float16", "transpose")  # fmt: skip
+
+
+def edited_array(value: np.ndarray, edit: str, position: int) -> np.ndarray:
+    """One hostile edit of a checkpoint array (the digests are recomputed by the caller)."""
+    out = np.array(value, copy=True)
+    flat = out.reshape(-1)
+    if edit in ("nan", "inf", "-inf", "huge", "negative", "zero") and flat.size:
+        target = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf, "huge": 1e300, "negative": -7,
+                  "zero": 0}[edit]  # fmt: skip
+        if np.issubdtype(out.dtype, np.integer) and edit in ("nan", "inf", "-inf", "huge"):
+            target = np.iinfo(out.dtype).max
+        flat[position % flat.size] = target
+        return out
+    if edit == "drop_row" and out.ndim >= 1 and out.shape[0]:
+        return out[1:]
+    if edit == "drop_column" and out.ndim >= 2 and out.shape[1]:
+        return out[:, 1:]
+    if edit == "scalar":
+        return np.asarray(flat[0] if flat.size else 0)
+    if edit == "int":
+        return np.nan_to_num(out).astype(np.int64) if out.dtype.kind == "f" else out
+    if edit == "float16":
+        return out.astype(np.float16) if out.dtype.kind in "fi" else out
+    return out.T
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(data=st.data(), edit=st.sampled_from(EDITS), position=st.integers(0, 10_000))
+def test_resigned_array_edits_are_refused_in_one_line_or_give_valid_state(
+    checkpoint, tmp_path_factory, data, edit, position
+):
+    """A re-signed checkpoint (both digests recomputed, as anyone can) with one hostile array
+    edit: refused in one line, or restored into state that passes every check (a run never
+    proceeds on invalid state)."""
+    import hashlib
+    import io
+
+    from pbml_control.running.restore import population_problem, stats_problem
+
+    latest, meta, exp = checkpoint
+    with np.load(latest.with_suffix(".npz")) as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    key = data.draw(st.sampled_from(sorted(arrays)))
+    arrays[key] = edited_array(arrays[key], edit, position)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    folder = tmp_path_factory.mktemp("ck")
+    (folder / latest.with_suffix(".npz").name).write_bytes(buffer.getvalue())
+    edited = {**meta, "npz_sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
+    edited["json_sha256"] = json_digest(edited)
+    (folder / latest.name).write_text(json.dumps(edited))
+    try:
+        loaded_arrays, loaded = load_checkpoint(folder / latest.name)
+        state = load_run_state(exp, loaded_arrays, loaded)
+    except UserError as err:
+        assert "\n" not in str(err)
+    else:
+        assert population_problem(state.population) is None
+        assert state.obs_stats is None or stats_problem(state.obs_stats, exp.policy.obs_dim) is None
+    shutil.rmtree(folder)

@@ -186,3 +186,38 @@ def test_the_private_local_ray_listens_on_loopback_only(tmp_path):
     if not outside:
         pytest.skip("no non-loopback address to connect from (the listening sockets passed)")
     assert {k: v for k, v in probes.items() if v != "refused"} == {}
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_killed_trainer_leaves_no_ray_process_behind(tmp_path):
+    """SIGKILL gives the trainer no chance to shut Ray down; the reaper must, within 10 s."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True, env=private_env(tmp_path),
+    )  # fmt: skip
+    try:
+        assert proc.stdout.readline(), "the private Ray did not start"
+        time.sleep(3.0)  # the node's agents start a little after the raylet
+        tree = process_tree(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 10.0
+    alive = tree
+    while time.monotonic() < deadline:
+        alive = {pid for pid in tree if Path(f"/proc/{pid}").exists() and not _zombie(pid)}
+        if not alive:
+            break
+        time.sleep(0.5)
+    assert not alive, [Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in alive]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return " Z " in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
+    except OSError:
+        return False

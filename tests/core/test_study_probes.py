@@ -18,13 +18,15 @@ from pbml_control.cli import main
 from pbml_control.errors import ConfigError, UserError
 from pbml_control.evolution.founders import with_initial_mutation
 from pbml_control.running.config import Config
+from pbml_control.running.lock import job_lock
 from pbml_control.study import load_study, runner
 from pbml_control.study.jobs import RESULT, TrainKind, lock_path, run_dir_of
-from pbml_control.study.lock import job_lock
 from pbml_control.study.probe import goal_rng, probe_goal_seeds, scores
 from pbml_control.study.report import evaluate_hypotheses, run_measure, write_report
 from pbml_control.study.spec import LATER_KEYS, Hypothesis, ProbeSpec, _flatten
 from pbml_control.study.status import study_status
+from tests.core.test_study import run as study_run
+from tests.core.test_study import write
 
 ROOT = Path(__file__).parents[2]
 
@@ -128,17 +130,10 @@ growth_from = "budget=20"
 """
 
 
-def write(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
 def run(path: Path, out: Path, **kw):
+    """`tests.core.test_study.run`, also returning the loaded study."""
     study = load_study(path)
-    results = runner.run_study(study, out, echo=lambda line: None, **kw)
-    write_report(study, out, results, "pbml study test", "0 s")
-    return study, results
+    return study, study_run(path, out, **kw)
 
 
 # --- scores -------------------------------------------------------------------------------
