@@ -394,8 +394,9 @@ class Campaign:
         time.sleep(self.rng.uniform(2.0, 25.0))
         family = descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
-        finish(proc)
-        time.sleep(3.0)
+        time.sleep(1.0)  # not reaped yet: its workers must see a zombie as gone
+        proc.wait(timeout=30)
+        time.sleep(2.0)
         left = [pid for pid in family if Path(f"/proc/{pid}").exists()]
         before = tree(out) if out.exists() else {}
         time.sleep(2.0)

@@ -97,14 +97,28 @@ def die_with(pid: int, interval: float = 0.5) -> None:
     def watch() -> None:
         while True:
             time.sleep(interval)
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if process_gone(pid):
                 os.kill(os.getpid(), signal.SIGKILL)
-            except PermissionError:  # alive, owned by someone else: not our parent's PID reused
-                pass
 
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended: it no longer exists, or it is a zombie (dead, waiting
+    for its parent to collect its status, which may never come soon)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by someone else
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def _parent_death_signal(sig: int) -> None:

@@ -103,8 +103,12 @@ def alive(pid):
     except ProcessLookupError:
         return False
     except PermissionError:
-        pass
-    return True
+        return True
+    try:  # a zombie is dead, however long its parent takes to collect it
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 known = {}  # this Ray's processes: named ones and everything below them, with start times
 while alive(owner):

@@ -264,9 +264,9 @@ def test_a_killed_study_leaves_no_writer_and_its_rerun_finishes_identically(tmp_
     out = tmp_path / "killed"
     proc, args = started_study(tmp_path, out, done=3)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    time.sleep(2.0)
+    time.sleep(2.0)  # not collected yet (a zombie): its workers must see it as gone anyway
     assert not still_written(out, 3.0)  # nothing kept writing
+    proc.wait(timeout=30)
     done = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     straight = tmp_path / "straight"
