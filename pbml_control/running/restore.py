@@ -16,7 +16,6 @@ A checkpoint restores *state*; it never decides *where or how* a run runs. So on
 from __future__ import annotations
 
 import copy
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -47,36 +46,32 @@ def own_config(run_dir: Path) -> Config:
         ) from err
 
 
-def resumed_config(saved: Config, own: Config, run_dir: Path, echo=None) -> Config:
-    """``saved`` (the checkpoint's) with the operational settings of ``own`` (config.toml); a
-    note on stderr (or ``echo``) names the other keys where the two differ."""
+def resumed_config(saved: Config, own: Config, run_dir: Path) -> tuple[Config, str]:
+    """``saved`` (the checkpoint's) with the operational settings of ``own`` (config.toml), and
+    a note naming the other keys where the two differ ('' if none): shown once the resume is
+    known to go ahead, so a refused resume stays one line."""
     out = copy.deepcopy(saved)
     for section, key in OPERATIONAL:
         setattr(getattr(out, section), key, getattr(getattr(own, section), key))
     ours = flatten(tomllib.loads(_dump(out)))
     theirs = flatten(tomllib.loads(_dump(own)))
     changed = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
-    if changed:
-        shown = ", ".join(f"{k} ({theirs.get(k)!r} in config.toml, {ours.get(k)!r} in the "
-                          "checkpoint)" for k in changed[:5])  # fmt: skip
-        more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-        (echo or _stderr)(
-            f"note: '{run_dir / 'config.toml'}' differs from the checkpoint in {shown}{more}; "
-            "the checkpoint's values are used (a resume continues the same run; a changed "
-            "design is a new run). Only pool, checkpoint and plot settings are taken from "
-            "config.toml."
-        )
-    return out
+    if not changed:
+        return out, ""
+    shown = ", ".join(f"{k} ({theirs.get(k)!r} in config.toml, {ours.get(k)!r} in the "
+                      "checkpoint)" for k in changed[:5])  # fmt: skip
+    more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+    return out, (
+        f"note: '{run_dir / 'config.toml'}' differs from the checkpoint in {shown}{more}; "
+        "the checkpoint's values are used (a resume continues the same run; a changed design "
+        "is a new run). Only pool, checkpoint and plot settings are taken from config.toml."
+    )
 
 
 def _dump(cfg: Config) -> str:
     from pbml_control.running.config import dump_config
 
     return dump_config(cfg)
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr)
 
 
 def check_state(exp, state, meta: dict[str, Any], path: str) -> None:

@@ -10,6 +10,7 @@ resume).
 from __future__ import annotations
 
 import shlex
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -286,7 +287,7 @@ def _resume(run_dir, generations, progress, checkpoint, callbacks, summary) -> T
             raise UserError(f"--checkpoint '{checkpoint}' is not in '{run_dir / 'checkpoints'}'")
     arrays, meta = load_checkpoint(checkpoint or run_dir)  # verified before anything is touched
     # The checkpoint restores state; where and how the run runs comes from its config.toml.
-    cfg = resumed_config(read_checkpoint_config(meta), own_config(run_dir), run_dir)
+    cfg, note = resumed_config(read_checkpoint_config(meta), own_config(run_dir), run_dir)
     done = int(meta["generation"])
     if generations is not None:
         if generations < max(done, 1):
@@ -299,6 +300,8 @@ def _resume(run_dir, generations, progress, checkpoint, callbacks, summary) -> T
 
     def saved(exp: Experiment) -> TrainState:
         state = load_run_state(exp, arrays, meta)
+        if note:  # the resume goes ahead: say what of config.toml it did not take
+            print(note, file=sys.stderr)
         atomic_write_text(run_dir / "config.toml", dump_config(cfg))
         return state
 
