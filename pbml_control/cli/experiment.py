@@ -28,12 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(num, numeric.NumericSettings, "pbml-numeric")
     sq = worlds.add_parser("square", help="Square world, then transfer to Hard Square")
     _common(sq, square.SquareSettings, "pbml-square")
-    sq.add_argument(
-        "--period",
-        type=_positive,
-        default=square.SquareSettings.period,
-        help="generations between square relocations (default %(default)s)",
-    )
+    _period(sq, square.SquareSettings, "generations between square relocations")
     sq.add_argument(
         "--transfer-generations",
         type=_positive,
@@ -45,17 +40,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _period(parser, settings: type, what: str = "generations between goal jumps") -> None:
+    parser.add_argument(
+        "--period", type=_positive, default=settings.period, help=f"{what} (default %(default)s)"
+    )
+
+
 def _add_subspace(worlds: argparse._SubParsersAction) -> None:
     sp = worlds.add_parser(
         "subspace", help="Subspace world: learned vs random mutation directions (control)"
     )
     _common(sp, subspace.SubspaceSettings, "pbml-subspace")
-    sp.add_argument(
-        "--period",
-        type=_positive,
-        default=subspace.SubspaceSettings.period,
-        help="generations between goal jumps (default %(default)s)",
-    )
+    _period(sp, subspace.SubspaceSettings)
     sp.add_argument(
         "--rate",
         type=float,
@@ -67,12 +63,7 @@ def _add_subspace(worlds: argparse._SubParsersAction) -> None:
 def _add_moving(worlds: argparse._SubParsersAction) -> None:
     mv = worlds.add_parser("moving", help="Moving Target: evolved vs frozen mutation (control)")
     _common(mv, moving.MovingSettings, "pbml-moving")
-    mv.add_argument(
-        "--period",
-        type=_positive,
-        default=moving.MovingSettings.period,
-        help="generations between goal jumps (default %(default)s)",
-    )
+    _period(mv, moving.MovingSettings)
     mv.add_argument(
         "--horizon",
         type=_positive,
