@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "train",
     "resume",
     "transfer",
+    "evaluate",
     "record",
     "export",
     "plot",
