@@ -11,6 +11,7 @@ this package import a module by itself: it holds a name, never an import path.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from types import ModuleType
@@ -87,8 +88,12 @@ def registered_policy(name: str) -> Any:
     if name not in POLICIES:
         _load_entry_point(name)
     if name not in POLICIES:
+        known = sorted(set(POLICIES) | set(entry_point_names()))
+        close = difflib.get_close_matches(str(name), known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise UnknownPolicyError(
-            f"unknown policy {name!r} (known: {', '.join(sorted(POLICIES))}); register it with "
+            f"unknown policy {name!r} ({hint}known: {', '.join(known)}, the names installed "
+            f"packages declare included); register it with "
             f"pbml_policies.register_policy({name!r}, ...) before use, or declare it in your "
             f'package\'s pyproject.toml: [project.entry-points."{ENTRY_POINT_GROUP}"] '
             f'{name} = "yourpkg.module:YourPolicy" and pip install the package'
@@ -101,6 +106,13 @@ def _check_name(name: str) -> None:
         raise ValueError(
             f"policy name must be letters, digits, '.', '_' or '-' (no ':' or '/'), got {name!r}"
         )
+
+
+def entry_point_names() -> list[str]:
+    """Names that installed packages declare in ``ENTRY_POINT_GROUP`` (nothing is imported)."""
+    from importlib.metadata import entry_points
+
+    return sorted({point.name for point in entry_points(group=ENTRY_POINT_GROUP)})
 
 
 def _load_entry_point(name: str) -> None:

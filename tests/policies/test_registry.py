@@ -17,6 +17,7 @@ def test_unknown_name_lists_known_ones():
         make_policy("mpl", 3, 2)
     for name in POLICIES:
         assert name in str(exc.value)
+    assert "did you mean 'mlp'?" in str(exc.value)
 
 
 def test_unknown_option_names_it_and_the_valid_ones():

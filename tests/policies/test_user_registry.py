@@ -231,5 +231,8 @@ def test_an_entry_point_registers_a_policy_when_its_name_is_looked_up(tmp_path, 
         assert POLICIES["ep_net"].__module__ == "eppkg"
         with pytest.raises(UnknownPolicyError, match="entry point 'broken:net'.*no such layer"):
             make_policy("broken_net", 4, 2)
+        # An unknown name lists the installed packages' names too, without importing them.
+        with pytest.raises(UnknownPolicyError, match=r"did you mean 'ep_net'\?.*broken_net"):
+            make_policy("ep_nett", 4, 2)
     finally:
         unregister_policy("ep_net")
