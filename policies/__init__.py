@@ -8,7 +8,7 @@ load it.
 
 from .base import BODY_LEGS, Policy
 from .dense import LinearPolicy, MLPPolicy
-from .io import SavedPolicy, load_policy, policy_bytes, read_policy, save_policy
+from .io import PolicyRecord, SavedPolicy, load_policy, policy_bytes, read_policy, save_policy
 from .layout import BatchedForward
 from .obs_norm import Normalizer, RunningStats
 from .registry import (
@@ -38,6 +38,7 @@ __all__ = [
     "TorchModulePolicy",
     "UnknownPolicyError",
     "load_policy",
+    "PolicyRecord",
     "make_policy",
     "policy_bytes",
     "policy_from_dict",

@@ -139,10 +139,62 @@ def read_policy(path: str | os.PathLike[str]) -> SavedPolicy:
     return SavedPolicy(policy, flat, RunningStats.from_arrays(obs) if obs else None, meta)
 
 
-def load_policy(path: str | os.PathLike[str]) -> tuple[Policy, np.ndarray, RunningStats | None]:
-    """``(policy, flat, obs_stats or None)`` as saved by ``save_policy`` (or in a run's best/)."""
+@dataclass(frozen=True)
+class PolicyRecord:
+    """A policy file as a record: what a controller needs and what reproduces its fitness.
+
+    It unpacks and indexes like the tuple earlier versions returned:
+    ``policy, flat, stats = load_policy(p)``, ``load_policy(p)[2]``.
+    The run fields are None for a file saved outside a run (``save_policy`` without ``meta``).
+    """
+
+    policy: Policy
+    #: (num_params,) float32 weights.
+    flat: np.ndarray
+    #: The observation statistics that scored ``fitness`` (None: no normalisation).
+    obs_stats: RunningStats | None
+    #: The task id, e.g. 'pbml/HalfCheetahVel-v0'.
+    task: str | None
+    #: The goal the fitness was scored at (a list; None for a task without goals).
+    goal: list[float] | None
+    #: The episode seeds of the scoring evaluation (reset(seed=...) of each episode).
+    episode_seeds: list[int] | None
+    #: Steps per episode of the scoring evaluation.
+    episode_steps: int | None
+    #: The reported fitness: the mean return of those episodes.
+    fitness: float | None
+    lineage: int | None
+    #: The generation that scored the fitness.
+    generation: int | None
+    #: Everything the file's meta says.
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __iter__(self):
+        return iter((self.policy, self.flat, self.obs_stats))
+
+    def __getitem__(self, index):  # record[2] as the old tuple's
+        return (self.policy, self.flat, self.obs_stats)[index]
+
+    def __len__(self) -> int:
+        return 3
+
+
+def load_policy(path: str | os.PathLike[str]) -> PolicyRecord:
+    """A policy file saved by ``save_policy`` (or a run's best/ file) as a :class:`PolicyRecord`:
+    policy, weights and statistics, and the task, goal, episode seeds, fitness, lineage and
+    generation that reproduce its fitness. Unpacks as ``(policy, flat, obs_stats)``."""
     saved = read_policy(path)
-    return saved.policy, saved.flat, saved.obs_stats
+    meta = saved.meta
+    task = meta.get("task")
+    task_id = task.get("id") if isinstance(task, dict) else task
+    goal = meta.get("goal")
+    return PolicyRecord(
+        saved.policy, saved.flat, saved.obs_stats, task_id,
+        None if goal is None else [float(v) for v in np.atleast_1d(goal)],
+        meta.get("episode_seeds"),
+        task.get("episode_steps") if isinstance(task, dict) else None,
+        meta.get("fitness"), meta.get("lineage"), meta.get("generation"), meta,
+    )  # fmt: skip
 
 
 def _read_legacy_best(path: Path, arrays: dict[str, np.ndarray]) -> SavedPolicy:

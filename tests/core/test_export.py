@@ -165,6 +165,13 @@ def test_load_policy_reads_every_best_file(run200):
             entry["fitness"],
         )
         assert meta["task"]["id"] == "pbml/HalfCheetahVel-v0" and meta["obs_stats"] == "scoring"
+        record = load_policy(run200 / "best" / entry["file"])  # the record's named fields
+        assert (record.fitness, record.lineage, record.task) == (
+            entry["fitness"], entry["lineage"], "pbml/HalfCheetahVel-v0"
+        )  # fmt: skip
+        assert record.goal == [float(v) for v in np.atleast_1d(meta["goal"])]
+        assert record.episode_seeds == meta["episode_seeds"] and record.episode_steps > 0
+        assert record.generation == meta["generation"]
 
 
 def test_best_files_replay_their_fitness_exactly(run200):
