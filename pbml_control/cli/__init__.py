@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "experiment",
     "study",
     "analyse",
+    "config",
     "bench",
 )
 

@@ -14,7 +14,12 @@ def add_parser(sub) -> None:
         "(see configs/). Writes config.toml, metrics.csv, lineages.csv, checkpoints/, best/ "
         "and plots/ into the run directory.",
     )
-    p.add_argument("config", type=Path, help="TOML config file, e.g. configs/quickstart.toml")
+    p.add_argument(
+        "config",
+        type=Path,
+        help="TOML config file (e.g. configs/quickstart.toml) or a packaged config's name "
+        "(e.g. quickstart; `pbml config list`)",
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -35,9 +40,10 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.running.config import load_config
+    from pbml_control.running.packaged import resolve_config
     from pbml_control.running.run import start_run
 
-    cfg = load_config(args.config, args.overrides)
+    cfg = load_config(resolve_config(args.config), args.overrides)
     out = args.out if args.out is not None else Path("runs") / cfg.run.name
     # start_run creates missing parents, trains, prints the summary and writes the plots.
     start_run(cfg, out, overwrite=args.overwrite, progress=not args.quiet)

@@ -107,3 +107,17 @@ def test_study_creates_missing_parents_of_out(tmp_path):
     out = tmp_path / "x" / "y" / "study"
     prepare_study_dir(out, study)
     assert out.is_dir()
+
+
+def test_packaged_configs_resolve_by_name_and_show(tmp_path, capsys, monkeypatch):
+    from pbml_control.errors import UserError
+    from pbml_control.running.packaged import packaged_configs, resolve_config
+
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    names = packaged_configs()
+    assert {"quickstart", "halfcheetah_vel", "baselines/quickstart_greedy"} <= set(names)
+    assert resolve_config("quickstart").read_text() == resolve_config("quickstart.toml").read_text()
+    assert main(["config", "show", "quickstart"]) == 0
+    assert "[population]" in capsys.readouterr().out
+    with pytest.raises(UserError, match="neither a file nor a packaged config.*quickstart"):
+        resolve_config("quikstart")

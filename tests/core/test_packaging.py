@@ -120,8 +120,11 @@ def test_tasks_and_policies_never_import_the_core_package():
 def test_pyproject_lists_every_package_folder():
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     packages = {m for m, path in module_files().items() if path.name == "__init__.py"}
-    assert set(setuptools["packages"]) == packages
-    assert setuptools["package-dir"] == {"pbml_envs": "envs", "pbml_policies": "policies"}
+    configs = {"pbml_control.configs", "pbml_control.configs.baselines"}  # data: configs/
+    assert set(setuptools["packages"]) == packages | configs
+    assert setuptools["package-dir"] == {
+        "pbml_envs": "envs", "pbml_policies": "policies", "pbml_control.configs": "configs"
+    }  # fmt: skip
 
 
 @pytest.mark.slow
@@ -137,6 +140,36 @@ def test_the_wheel_installs_no_generic_top_level_name(tmp_path):
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top == {"pbml_control", "pbml_envs", "pbml_policies"}
     assert "pbml_envs/locomotion/ant.py" in names and "pbml_policies/dense.py" in names
+    assert "pbml_control/configs/quickstart.toml" in names
+    assert "pbml_control/configs/baselines/quickstart_greedy.toml" in names
+    # Installed from the wheel alone, in a folder with no checkout: configs by name.
+    target, work = tmp_path / "site", tmp_path / "empty"
+    work.mkdir()
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(target), str(wheel)], check=True, capture_output=True)  # fmt: skip
+    import sysconfig
+
+    # -S: no site, so no editable install of this checkout; the dependencies come from here.
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *sorted(deps)])}
+    cli = [sys.executable, "-S", "-c", "import sys, pbml_control.cli as c; sys.exit(c.main())"]
+    shown = subprocess.run([*cli, "config", "show", "quickstart"], cwd=work, env=env,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert shown.returncode == 0 and "[population]" in shown.stdout, shown.stderr[-2000:]
+    trained = subprocess.run(
+        [*cli, "train", "quickstart", "--set", "run.generations=1", "--set",
+         "pool.backend='serial'", "--quiet"], cwd=work, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert (work / "runs" / "quickstart" / "checkpoints").is_dir()
+    found = subprocess.run([*cli, "config", "list"], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=120).stdout  # fmt: skip
+    assert str(target) in subprocess.run(
+        [sys.executable, "-S", "-c", "import pbml_control; print(pbml_control.__file__)"],
+        env=env, cwd=work,
+        capture_output=True, text=True).stdout  # fmt: skip
+    assert "quickstart" in found.split()
 
 
 USER_PROJECT = """

@@ -1,0 +1,1 @@
+"""Baseline configs (`pbml train baselines/NAME`)."""
