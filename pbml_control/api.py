@@ -1,0 +1,127 @@
+"""The Python API in a few lines: train, resume, evaluate, load and export.
+
+```python
+import pbml_control
+
+run = pbml_control.train("quickstart", population=32, generations=50)
+print(run.evaluate(episodes=10)[0].interval())   # mean, sd and 95% interval on fresh seeds
+policy = run.best_policy()                        # a pbml_policies.PolicyRecord
+run.export("controller.pt")
+run = pbml_control.resume(run.path, generations=80)
+```
+
+These wrap the same functions the CLI calls (`start_run`, `resume_run`, `evaluate_run`,
+`export_controller`); the ask/tell layer (`pbml_control.evolution.selection.make_strategy`,
+`pbml_control.running.trainer.train`) stays available underneath. Process-pool workers start
+with forkserver, so a script that trains guards its entry with ``if __name__ == "__main__":``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Keyword shortcuts of `train` and the config keys they set.
+SHORTCUTS = {
+    "population": "population.size",
+    "generations": "run.generations",
+    "seed": "run.seed",
+    "strategy": "population.strategy",
+    "workers": "pool.workers",
+    "backend": "pool.backend",
+    "budget_rollouts": "run.budget_rollouts",
+}
+
+
+@dataclass
+class Run:
+    """A run directory, with what a user does next with it."""
+
+    path: Path
+
+    def evaluate(self, episodes: int = 10, lineages: int = 1, goal: list[float] | None = None):
+        """The best genomes re-scored on fresh episode seeds (`pbml evaluate`): a list of
+        `pbml_control.running.evaluate.Evaluation`, best lineage first."""
+        from pbml_control.running.evaluate import evaluate_run
+
+        return evaluate_run(self.path, episodes, lineages, goal)[1]
+
+    def best_policy(self, rank: int = 0):
+        """The best genome of the rank-th lineage as a `pbml_policies.PolicyRecord` (policy,
+        weights, statistics, and the task, goal and seeds that reproduce its fitness)."""
+        import json
+
+        from pbml_policies import load_policy
+
+        from pbml_control.errors import UserError
+
+        try:
+            index = json.loads((self.path / "best" / "index.json").read_text())
+        except (OSError, ValueError) as err:
+            raise UserError(f"'{self.path}' has no readable best/ (has it finished?)") from err
+        entries = sorted(index["genomes"], key=lambda e: e["rank"])
+        if not 0 <= rank < len(entries):
+            raise UserError(f"rank {rank}: the run has {len(entries)} lineage(s) in best/")
+        return load_policy(self.path / "best" / entries[rank]["file"])
+
+    def export(self, out: str | Path, overwrite: bool = False, **options: Any) -> Path:
+        """A TorchScript controller of the best genome (`pbml export`); options as there."""
+        from pbml_control.running.export import export_controller
+
+        return export_controller(self.path, Path(out), overwrite=overwrite, **options).path
+
+    def resume(self, generations: int | None = None, progress: bool = False) -> Run:
+        return resume(self.path, generations, progress)
+
+
+def train(
+    config: str | Path = "quickstart",
+    out: str | Path | None = None,
+    *,
+    set: list[str] | None = None,  # noqa: A002 (the CLI's --set)
+    progress: bool = False,
+    overwrite: bool = False,
+    **shortcuts: Any,
+) -> Run:
+    """Train a config (a file, or a packaged config's name) and return the run.
+
+    ``shortcuts`` are the common settings by keyword (`SHORTCUTS`: population, generations,
+    seed, strategy, workers, backend, budget_rollouts); ``set`` takes any other as the CLI's
+    ``--set`` does ("population.mutation.directions=2"). ``out`` defaults to runs/<run.name>."""
+    from pbml_control.errors import UserError
+    from pbml_control.running.config import load_config
+    from pbml_control.running.packaged import resolve_config
+    from pbml_control.running.run import start_run
+
+    unknown = sorted(set_ for set_ in shortcuts if set_ not in SHORTCUTS)
+    if unknown:
+        raise UserError(
+            f"train() got unknown setting(s) {unknown}; shortcuts: {', '.join(SHORTCUTS)}, any "
+            "other config key through set=['section.key=value']"
+        )
+    overrides = [f"{SHORTCUTS[k]}={_toml(v)}" for k, v in shortcuts.items()] + list(set or [])
+    cfg = load_config(resolve_config(config), overrides)
+    path = Path(out) if out is not None else Path("runs") / cfg.run.name
+    start_run(cfg, path, overwrite=overwrite, progress=progress, summary=progress)
+    return Run(path)
+
+
+def resume(path: str | Path, generations: int | None = None, progress: bool = False) -> Run:
+    """Continue a run bit for bit (`pbml resume`); a finished run is returned as it is."""
+    from pbml_control.running.run import RunFinished, resume_run
+
+    try:
+        resume_run(Path(path), generations, progress=progress, summary=progress)
+    except RunFinished:
+        pass
+    return Run(Path(path))
+
+
+def _toml(value: Any) -> str:
+    """A Python value as the TOML the --set parser reads."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
