@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TOP = ("configs", "studies", "benchmarks", "docs", "envs", "policies", "pbml_control", "tests")
+TOP = (
+    "configs",
+    "studies",
+    "benchmarks",
+    "docs",
+    "envs",
+    "policies",
+    "pbml_control",
+    "tests",
+    "examples",
+)
 
 
 def tracked(*suffixes: str) -> list[Path]:
