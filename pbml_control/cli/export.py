@@ -14,7 +14,9 @@ def add_parser(sub) -> None:
         "a TorchScript module with the observation normalisation that scored it and the "
         "scaling onto the task's action box inside: torch.jit.load(OUT)(obs) is the action for "
         "env.step, with nothing from pbml-control imported. A JSON description (task, goal, "
-        "seeds, policy, fitness, lineage, generation) is stored in the archive as pbml.json.",
+        "seeds, policy, fitness, lineage, generation) is stored in the archive as pbml.json, with "
+        "what the written file itself scored on the episode seeds that scored the genome and on "
+        "--episodes fresh ones (its 'evaluation').",
     )
     p.add_argument("source", type=Path, help="run directory, or a best/lineage_*.npz file")
     p.add_argument(
@@ -35,6 +37,11 @@ def add_parser(sub) -> None:
         "--onnx", action="store_true",
         help="also write OUT with suffix .onnx (needs pip install 'pbml-control[export]')",
     )  # fmt: skip
+    p.add_argument(
+        "--episodes", type=int, default=10, metavar="N",
+        help="roll the written controller out on the recorded episode seeds and on N fresh ones "
+        "and store the returns in its pbml.json (default: 10; 0 skips this)",
+    )  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=run)
 
@@ -49,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         onnx=args.onnx,
         overwrite=args.overwrite,
+        episodes=args.episodes,
     )
     meta = result.meta
     task = (meta.get("task") or {}).get("id")
@@ -59,8 +67,24 @@ def run(args: argparse.Namespace) -> int:
     )
     if result.onnx_path is not None:
         print(f"wrote {result.onnx_path}: input 'obs' (B, {meta['obs_dim']}) float64")
-    print(
-        f"max |action - numpy forward| on 64 probe observations: {result.max_abs_diff:.2e}; "
-        f"use: torch.jit.load('{result.path}')(obs) -> action for env.step"
-    )
+    print(f"max |action - numpy forward| on 64 probe observations: {result.max_abs_diff:.2e}")
+    if result.evaluation is not None:
+        print(evaluation_lines(result.evaluation, meta.get("fitness")))
+    print(f"use: torch.jit.load('{result.path}')(obs) -> action for env.step")
     return 0
+
+
+def evaluation_lines(ev: dict, fitness: float | None) -> str:
+    """What the written controller scored, next to the training fitness, in plain words."""
+    lines = []
+    if ev.get("replay") is not None:
+        told = "" if fitness is None else f" (its training fitness: {fitness:.2f})"
+        lines.append(
+            f"this controller on the episode seeds that scored it: {ev['replay']:.2f}{told}"
+        )
+    low, high = ev["ci95"]
+    lines.append(
+        f"this controller on {len(ev['returns'])} fresh episode seeds: mean {ev['mean']:.2f}, "
+        f"sd {ev['sd']:.2f}, 95% CI [{low:.2f}, {high:.2f}] (stored in pbml.json: evaluation)"
+    )
+    return "\n".join(lines)

@@ -40,6 +40,9 @@ class ExportResult:
     #: Largest |action| difference between the exported module and the numpy forward on a
     #: probe batch of observations (float32 rounding of the policy's matrix products).
     max_abs_diff: float
+    #: The written module's own returns (`export_eval.evaluate_module`), also in ``meta``;
+    #: None when ``episodes`` was 0.
+    evaluation: dict[str, Any] | None = None
 
 
 def export_controller(
@@ -49,10 +52,17 @@ def export_controller(
     checkpoint: Path | None = None,
     onnx: bool = False,
     overwrite: bool = False,
+    episodes: int = 10,
 ) -> ExportResult:
-    """Export the best genome of ``source`` (a run directory or a policy ``.npz``) to ``out``."""
+    """Export the best genome of ``source`` (a run directory or a policy ``.npz``) to ``out``,
+    and measure the written module on the recorded episode seeds and on ``episodes`` fresh ones
+    (stored in its ``pbml.json`` as ``evaluation``; ``episodes=0`` skips that)."""
     from pbml_policies.export import ExportError, controller_module, save_onnx, save_torchscript
 
+    from pbml_control.running.export_eval import evaluate_module
+
+    if episodes == 1 or episodes < 0:
+        raise UserError(f"--episodes must be 0 (no evaluation) or >= 2, got {episodes}")
     source, out = Path(source), Path(out)
     onnx_path = out.with_suffix(".onnx") if onnx else None
     if onnx:
@@ -74,13 +84,17 @@ def export_controller(
     meta = description(saved, low, high)
     create_parents(out)
     save_torchscript(out, controller, saved.policy.obs_dim, meta)
+    evaluation = evaluate_module(out, meta, episodes) if episodes else None
+    if evaluation is not None:  # the same module again, its description now with its returns
+        meta["evaluation"] = evaluation
+        save_torchscript(out, controller, saved.policy.obs_dim, meta)
     if onnx_path is not None:
         try:
             save_onnx(onnx_path, controller, saved.policy.obs_dim, meta)
         except ExportError as err:
             raise UserError(str(err)) from err
     diff = forward_difference(out, saved, stats, clip, low, high)
-    return ExportResult(out, onnx_path, meta, diff)
+    return ExportResult(out, onnx_path, meta, diff, evaluation)
 
 
 def check_onnx(out: Path) -> None:

@@ -356,6 +356,48 @@ def test_readme_export_example_runs_without_the_project(run200, tmp_path):
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
+    # the loop's return is the one pbml export measured on the file and stored (to the digit)
+    mine, stored = re.match(r"(-?[\d.]+): pbml export measured (-?[\d.]+)", done.stdout).groups()
+    assert mine == stored, done.stdout
+
+
+def test_export_measures_the_written_module(run200, tmp_path, capsys):
+    """pbml.json's evaluation: the file replayed on the recorded seed (what the numpy forward
+    scored, up to the float32 rounding of the module) and on fresh seeds, stored and printed."""
+    import torch
+
+    out = tmp_path / "c.pt"
+    assert main(["export", str(run200), "--out", str(out), "--episodes", "3"]) == 0
+    printed = capsys.readouterr().out
+    extra = {"pbml.json": ""}
+    torch.jit.load(str(out), _extra_files=extra)
+    meta = json.loads(extra["pbml.json"])
+    ev = meta["evaluation"]
+    assert ev["replay_seeds"] == meta["episode_seeds"] and len(ev["seeds"]) == 3
+    assert len(set(ev["seeds"])) == 3 and not set(ev["seeds"]) & set(meta["episode_seeds"])
+    assert np.mean(ev["returns"]) == pytest.approx(ev["mean"]) and ev["sd"] > 0
+    assert ev["ci95"][0] < ev["mean"] < ev["ci95"][1]
+    best = best_files_ranked(run200)[0]
+    numpy_return, _, _ = numpy_trajectory(best)
+    assert ev["replay"] == pytest.approx(numpy_return, rel=0.5)  # chaotic, but the same episode
+    assert f"{ev['replay']:.2f}" in printed and f"mean {ev['mean']:.2f}" in printed
+    again = tmp_path / "again.pt"
+    assert main(["export", str(run200), "--out", str(again), "--episodes", "3"]) == 0
+    extra2 = {"pbml.json": ""}
+    torch.jit.load(str(again), _extra_files=extra2)
+    assert json.loads(extra2["pbml.json"])["evaluation"] == ev  # deterministic
+
+
+def test_export_episodes_zero_skips_and_one_is_refused(run200, tmp_path, capsys):
+    import torch
+
+    out = tmp_path / "c.pt"
+    assert main(["export", str(run200), "--out", str(out), "--episodes", "1"]) == 2
+    assert "--episodes must be 0" in capsys.readouterr().err and not out.exists()
+    assert main(["export", str(run200), "--out", str(out), "--episodes", "0"]) == 0
+    extra = {"pbml.json": ""}
+    torch.jit.load(str(out), _extra_files=extra)
+    assert "evaluation" not in json.loads(extra["pbml.json"])
 
 
 def test_a_run_without_observation_normalisation_exports(tmp_path):
