@@ -38,3 +38,21 @@ def use_bundled_glfw() -> None:
         if candidate.is_file():
             os.environ["PYGLFW_LIBRARY"] = str(candidate)
             return
+
+
+def default_headless_gl(environ: dict[str, str] | None = None) -> str | None:
+    """Before the first off-screen frame: with no display and no `MUJOCO_GL`, choose EGL.
+
+    Why: Gymnasium's off-screen renderer reads `MUJOCO_GL` when it builds its viewer, and
+    without it tries GLFW, which fails on a headless machine with "an OpenGL platform library
+    has not been loaded" (e.g. under `gymnasium.wrappers.RecordVideo`). EGL renders headless on
+    a fresh Linux machine (GPU or Mesa). A backend the user chose, or a display, is left alone.
+    Returns the backend set, or None.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("MUJOCO_GL") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    if not sys.platform.startswith("linux"):
+        return None
+    env["MUJOCO_GL"] = "egl"
+    return "egl"

@@ -101,6 +101,7 @@ _BUILTIN: tuple[dict[str, Any], ...] = (
         term=_VELOCITY_TERM,
         description="HalfCheetah runs at a target forward velocity (MAML/PEARL cheetah-vel).",
         reward=_VELOCITY,
+        goal_markers=markers.velocity_pacer,
     ),
     _task(
         name="HalfCheetahDir",
@@ -147,6 +148,7 @@ _BUILTIN: tuple[dict[str, Any], ...] = (
         term=_VELOCITY_TERM,
         description="Hopper hops at a target forward velocity (our addition).",
         reward=_VELOCITY + " + healthy",
+        goal_markers=markers.velocity_pacer,
     ),
     _task(
         name="Walker2dVel",
@@ -157,6 +159,7 @@ _BUILTIN: tuple[dict[str, Any], ...] = (
         term=_VELOCITY_TERM,
         description="Walker2d walks at a target forward velocity (our addition).",
         reward=_VELOCITY + " + healthy",
+        goal_markers=markers.velocity_pacer,
     ),
     _task(
         name="SwimmerVel",

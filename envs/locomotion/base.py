@@ -24,6 +24,7 @@ import numpy as np
 from gymnasium import utils
 from gymnasium.spaces import Box
 from numpy.typing import ArrayLike
+from pbml_envs.glfw_library import default_headless_gl
 from pbml_envs.markers import marker_geoms
 from pbml_envs.mujoco_log import quiet_settotalmass
 from pbml_envs.registry import TaskSpec, task_spec
@@ -85,7 +86,10 @@ class GoalTask:
         return {**super()._get_reset_info(), "goal": self._goal.copy()}
 
     def render(self) -> Any:
-        """Gymnasium's rendering plus the goal markers `pbml record` draws (AntGoal's pole...)."""
+        """Gymnasium's rendering plus the goal markers `pbml record` draws (AntGoal's pole...);
+        headless, with no `MUJOCO_GL` set, it renders with EGL (`default_headless_gl`)."""
+        if self.render_mode in ("rgb_array", "depth_array", "rgbd_tuple"):
+            default_headless_gl()
         if self.render_mode is not None and self.task.goal_markers is not None:
             viewer = self.mujoco_renderer._get_viewer(self.render_mode)
             for geom in marker_geoms(self.task.goal_markers, self.model, self.data, self._goal):

@@ -75,7 +75,9 @@ def _make(task: dict[str, Any]):
     try:
         return EnvSpec.of(str(task["id"]), **kwargs).make()
     except Exception as err:  # gymnasium raises several error types for unknown ids
-        raise UserError(f"task '{task.get('id')}' cannot be made (is it registered?): {err}") from err
+        raise UserError(
+            f"task '{task.get('id')}' cannot be made (is it registered?): {err}"
+        ) from err
 
 
 def _episode(env, module, seed: int, goal, task: dict[str, Any]) -> float:

@@ -161,6 +161,8 @@ def _first_frame(env: gymnasium.Env) -> np.ndarray:
     [
         ("pbml/AntGoal-v0", (1.0, 0.0), "Ant-v5", 0),  # a red pole and disc at the goal
         ("pbml/HalfCheetahDir-v0", -1.0, "HalfCheetah-v5", 1),  # a green arrow over the body
+        ("pbml/HalfCheetahVel-v0", 2.0, "HalfCheetah-v5", 1),  # a green pacer and target arrow
+        ("pbml/HopperVel-v0", 1.0, "Hopper-v5", 1),
     ],
 )
 def test_gymnasium_rgb_array_rendering_shows_the_goal_marker(task_id, goal, plain_id, channel):
@@ -170,3 +172,60 @@ def test_gymnasium_rgb_array_rendering_shows_the_goal_marker(task_id, goal, plai
     marked = _first_frame(gymnasium.make(task_id, goal=goal, **size))
     plain = _first_frame(gymnasium.make(plain_id, camera_name="track", **size))
     assert _colour_pixels(marked, channel) > 20 and _colour_pixels(plain, channel) < 3
+
+
+def test_gymnasium_record_video_writes_a_video_that_shows_the_goal(tmp_path) -> None:
+    """Gymnasium's own `RecordVideo` wrapper (moviepy comes with the [video] extra) on a
+    HalfCheetahVel env: an mp4 of the whole episode whose frames are not blank and show the
+    target velocity (the green pacer and target arrow) in every frame."""
+    import imageio.v3 as iio
+
+    env = pbml_envs.make_env(
+        "pbml/HalfCheetahVel-v0", goal=1.5, render_mode="rgb_array", width=320, height=240,
+        max_episode_steps=30,
+    )  # fmt: skip
+    env.action_space.seed(0)
+    env = gymnasium.wrappers.RecordVideo(env, str(tmp_path / "videos"), disable_logger=True)
+    env.reset(seed=0)
+    done = False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        done = terminated or truncated
+    env.close()
+    (video,) = (tmp_path / "videos").glob("*.mp4")
+    frames = iio.imread(video)
+    assert frames.shape[0] >= 30 and frames.shape[1:] == (240, 320, 3)
+    assert all(frame.std() > 10 for frame in frames)  # not blank
+    assert min(_colour_pixels(frame, 1) for frame in frames) > 20  # the goal, in every frame
+
+
+def test_headless_rendering_defaults_to_egl_and_leaves_a_choice_alone(monkeypatch) -> None:
+    from pbml_envs.glfw_library import default_headless_gl
+
+    assert default_headless_gl({}) == "egl"
+    chosen = {"MUJOCO_GL": "osmesa"}
+    assert default_headless_gl(chosen) is None and chosen == {"MUJOCO_GL": "osmesa"}
+    assert default_headless_gl({"DISPLAY": ":0"}) is None
+
+
+def test_a_headless_script_without_mujoco_gl_renders(tmp_path) -> None:
+    """What a user's script meets: no display, no MUJOCO_GL, a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MUJOCO_GL", "DISPLAY", "PYOPENGL_PLATFORM")
+    }
+    code = (
+        "import pbml_envs\n"
+        "env = pbml_envs.make_env('pbml/HalfCheetahVel-v0', render_mode='rgb_array',\n"
+        "                         width=64, height=48)\n"
+        "env.reset(seed=0)\n"
+        "assert env.render().std() > 0\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
