@@ -59,8 +59,14 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     result = record_video(opts)
+    if len(result.genomes) > 1:
+        print("panels, left to right, by training fitness (best first):")
     for i, genome in enumerate(result.genomes):
-        print(f"panel {i + 1}: {genome.label}  (genome {genome.id})")
+        print(f"panel {i + 1}: {genome.label}, genome {genome.id}: {genome.origin()}")
     goal = goal_text(result.goal)
     print(f"wrote {result.path}  ({result.frames} frames at {result.fps} fps, goal {goal})")
+    print(
+        f"each panel also shows this episode's return (goal {goal}, episode seed from --seed "
+        f"{args.seed}); it differs from the training fitness, which came from another episode"
+    )
     return 0

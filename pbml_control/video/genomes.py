@@ -39,10 +39,22 @@ class RankedGenome:
     rank: int
     #: The observation statistics that scored ``fitness`` (best/ files); None: the run's.
     obs_stats: dict[str, np.ndarray] | None = None
+    #: The generation whose goal and episode seed scored ``fitness`` (best/ files); None: unknown.
+    scored_in: int | None = None
 
     @property
     def label(self) -> str:
-        return f"#{self.rank + 1} lineage {self.lineage}  f={self.fitness:.1f}"
+        """The panel's title: its place by training fitness (best first) and its lineage."""
+        return f"#{self.rank + 1} lineage {self.lineage}"
+
+    @property
+    def fitness_line(self) -> str:
+        return f"training fitness {self.fitness:.1f}"
+
+    def origin(self) -> str:
+        """Where the training fitness came from, in words."""
+        where = "" if self.scored_in is None else f", scored in generation {self.scored_in}"
+        return f"training fitness {self.fitness:.2f}{where} (that generation's goal and seed)"
 
 
 @dataclass
@@ -141,6 +153,9 @@ def _best_entry(best: Path, entry: dict[str, Any]) -> RankedGenome:
         fitness=float(entry["fitness"]),
         rank=int(entry["rank"]),
         obs_stats=None if saved.obs_stats is None else saved.obs_stats.to_arrays(),
+        scored_in=None
+        if entry.get("generation_scored") is None
+        else int(entry["generation_scored"]),
     )
 
 

@@ -129,7 +129,12 @@ class Panel:
         if self.spec.goal is not None:
             self.art.markers(self.renderer.scene, data, self.spec.goal)
         image = self.renderer.render()
-        image = overlay.draw_lines(image, [label, f"return {self.episode_return:.1f}"])
+        lines = [
+            label,
+            self.genome.fitness_line,
+            f"this episode's return {self.episode_return:.1f}",
+        ]
+        image = overlay.draw_lines(image, lines)
         image = overlay.draw_lines(image, self._caption(), top=False, color=overlay.YELLOW)
         return image if self.active else overlay.dim(image)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -40,6 +41,11 @@ def test_lineages_are_laid_out_side_by_side_with_labels(tiny_run, tmp_path, caps
     assert frames.shape == (5, 48, 128, 3)
     printed = capsys.readouterr().out
     assert "panel 1: #1 lineage" in printed and "panel 2: #2 lineage" in printed
+    # one named order, and the two numbers named apart: where the training fitness came from
+    assert "by training fitness (best first)" in printed
+    fitness = [float(f) for f in re.findall(r"training fitness (-?[\d.]+), scored in", printed)]
+    assert len(fitness) == 2 and fitness[0] >= fitness[1]
+    assert "this episode's return" in printed
     for panel in (frames[0, :, :64], frames[0, :, 64:]):
         label = panel[:9, :40].astype(int)  # the label's dark box with white text
         assert label.max() > 180 and label.max() - label.min() > 120
