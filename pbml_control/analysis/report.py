@@ -43,8 +43,23 @@ def print_segments(rows: list[dict], key: str = "pop/fitness_max") -> None:
     segs = segments(rows, key)
     if len(segs) < 2:
         return
-    goals = {int(r["goal/segment"]): r["goal/value"] for r in rows}
+    goals = {int(r["goal/segment"]): goal_text(r["goal/value"]) for r in rows}
+    width = max(12, *(len(goals[s]) for s in segs))
     print(f"per goal period ({key}):")
-    print(f"  {'segment':>7} {'goal':>12} {'start':>9} {'best':>9} {'end':>9}")
+    print(f"  {'segment':>7} {'goal':>{width}} {'start':>9} {'best':>9} {'end':>9}")
     for s, curve in segs.items():
-        print(f"  {s:7d} {goals[s]:>12} {curve[0]:9.2f} {curve.max():9.2f} {curve[-1]:9.2f}")
+        print(
+            f"  {s:7d} {goals[s]:>{width}} {curve[0]:9.2f} {curve.max():9.2f} {curve[-1]:9.2f}"
+        )
+
+
+def goal_text(value: str) -> str:
+    """metrics.csv's goal ('1.89531', '2.1 -0.5') for the summary: one number as it is, several
+    as '(2.10, -0.50)', so every row of the table has one width."""
+    parts = value.split()
+    if len(parts) < 2:
+        return value
+    try:
+        return "(" + ", ".join(f"{float(p):.2f}" for p in parts) + ")"
+    except ValueError:
+        return value

@@ -35,3 +35,17 @@ def test_early_and_late_thirds_and_incomplete_last_period():
     assert summary["early"]["segments"] == "1-2" and summary["late"]["segments"] == "5-6"
     assert summary["early"]["gain"] == 1 and summary["late"]["gain"] == 9
     assert early_late(recovery_table(rows_from([[0, 1], [0, 1]]), horizon=1)) is None
+
+
+def test_per_period_summary_lines_up_for_two_dimensional_goals(capsys):
+    from pbml_control.analysis.report import print_segments
+
+    rows = [
+        {"goal/segment": str(s), "goal/value": goal, "pop/fitness_max": str(v)}
+        for s, goal in enumerate(["2.12345 -0.654321", "-1.5 2.75", "0.1 0.2"])
+        for v in (-3.0, -1.0)
+    ]
+    print_segments(rows)
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len({len(line) for line in lines}) == 1, lines  # one width: the columns line up
+    assert "(2.12, -0.65)" in lines[1] and "(-1.50, 2.75)" in lines[2]

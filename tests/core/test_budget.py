@@ -133,7 +133,8 @@ def test_frozen_control_is_recorded_and_never_changes_the_mutation_function(tmp_
     start_run(cfg, tmp_path / "run", progress=False)
     assert "frozen = true" in (tmp_path / "run" / "config.toml").read_text()
     note = controls_note(tmp_path / "run")
-    assert "CONTROL: mutation function frozen" in note and "strategy pbml" in note
+    assert "CONTROL: mutation function frozen" in note and "PBML selection" in note
+    assert "a new goal every" in note and "strategy" not in note
     assert tmp_path / "run" / "plots" / "mutation.png" in plot_run(tmp_path / "run")
     for path in list_checkpoints(tmp_path / "run" / "checkpoints"):
         pop = split_arrays(load_checkpoint(path)[0], "pop")

@@ -70,10 +70,17 @@ def population(lineages: list[int], shares: list[float]) -> Population:
 
 
 def test_share_rows_keep_the_top_lineages_and_the_rest():
-    pop = population([3, 3, 5, 7, 9], [0.2, 0.2, 0.3, 0.2, 0.1])
+    pop = population([3, 3, 5, 7, 9, 11], [0.2, 0.2, 0.3, 0.2, 0.095, 0.005])
     rows = share_rows(4, pop, top=2)
     got = [(r["lineage"], round(r["share"], 6)) for r in rows]
-    assert got == [(3, 0.4), (5, 0.3), (OTHER, 0.3)]
+    # the top 2, then every lineage with at least 1% one by one, then the rest
+    assert got == [(3, 0.4), (5, 0.3), (7, 0.2), (9, 0.095), (OTHER, 0.005)]
+
+
+def test_a_run_of_many_equal_founders_has_no_big_other_band():
+    pop = population(list(range(64)), [1 / 64] * 64)
+    rows = share_rows(0, pop, top=16)
+    assert len(rows) == 64 and OTHER not in [r["lineage"] for r in rows]
 
 
 def test_lineage_shares_drop_rows_after_the_checkpoint_on_resume(tmp_path):

@@ -68,6 +68,25 @@ def goal_unit(task_id: str) -> str:
     return next((unit for word, unit in UNIT_WORDS if word in text), "")
 
 
+#: The selection rules in words, for figure headings (`population.strategy` names them in code).
+STRATEGY_WORDS = {
+    "pbml": "PBML selection",
+    "pbml_paper": "PBML selection (the paper's rule)",
+    "greedy": "greedy selection",
+    "drift": "drift control (random ranks)",
+    "truncation": "truncation selection",
+}
+
+
+def goals_words(goals) -> str:
+    """How the goal changed, in words: 'a new goal every 20 generations', 'one fixed goal'."""
+    if goals.schedule == "fixed":
+        return "one fixed goal"
+    if goals.schedule == "list":
+        return f"listed goals, {goals.every} generations each"
+    return f"a new goal every {goals.every} generations"
+
+
 def controls_note(cfg) -> str:
     """The strategy and the controls a run used, for the figures' headings ('' if unknown).
     `cfg` is a Config or a run directory to read it from."""
@@ -76,7 +95,7 @@ def controls_note(cfg) -> str:
     if cfg is None:
         return ""
     pop = cfg.population
-    parts = [f"strategy {pop.strategy}", f"goals {cfg.goals.schedule}"]
+    parts = [STRATEGY_WORDS.get(pop.strategy, f"{pop.strategy} selection"), goals_words(cfg.goals)]
     if pop.mutation.frozen:
         parts.append("CONTROL: mutation function frozen")
     if pop.init_from:

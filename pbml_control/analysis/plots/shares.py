@@ -24,13 +24,19 @@ from pbml_control.running.run_files import CsvLog
 
 FILE = "lineage_shares.csv"
 OTHER = -1
+#: Lineages at or above this share are written one by one, beyond the top ones...
+MIN_SHARE = 0.01
+#: ... up to this many rows a generation.
+MAX_ROWS = 128
 
 
 def share_rows(generation: int, pop: Population, top: int) -> list[dict[str, Any]]:
-    """Rows (generation, lineage, share) for the top `top` lineages, then the rest as OTHER."""
+    """Rows (generation, lineage, share) for the top `top` lineages and every other one with at
+    least MIN_SHARE (MAX_ROWS at most), then the rest as OTHER."""
     lineages, inverse = np.unique(pop.lineage_ids, return_inverse=True)
     totals = np.bincount(inverse, weights=pop.shares) / max(float(pop.shares.sum()), 1e-300)
     order = np.argsort(-totals, kind="stable")
+    top = min(max(top, int(np.count_nonzero(totals >= MIN_SHARE))), max(top, MAX_ROWS))
     rows = [
         {"generation": generation, "lineage": int(lineages[i]), "share": float(totals[i])}
         for i in order[:top]
