@@ -95,7 +95,9 @@ class BestGenomes(Callback):
                 mutation_function(pop, i),
             )
             atomic_write_bytes(self.folder / name, data)
-            index.append({**entry, "generation_scored": scored_at})
+            # which episode the fitness came from: that generation's goal and episode seeds
+            origin = {key: meta.get(key) for key in ("goal", "episode_seeds")}
+            index.append({**entry, "generation_scored": scored_at, **origin})
         summary = {
             "task": exp.cfg.task.id,
             "policy": exp.policy.to_dict(),

@@ -419,3 +419,11 @@ def test_onnx_needs_a_pt_name(run200, tmp_path, capsys):
     out = tmp_path / "c.onnx"
     assert main(["export", str(run200), "--out", str(out), "--onnx"]) == 2
     assert "name it .pt" in capsys.readouterr().err and not out.exists()
+
+
+def test_best_index_says_which_episode_each_fitness_came_from(run200):
+    index = json.loads((run200 / "best" / "index.json").read_text())
+    for entry in index["genomes"]:
+        meta = read_policy(run200 / "best" / entry["file"]).meta
+        assert entry["generation_scored"] == meta["generation"]
+        assert entry["goal"] == meta["goal"] and entry["episode_seeds"] == meta["episode_seeds"]
