@@ -221,6 +221,7 @@ def test_subspace_world_goals_lie_in_its_subspace():
     )
 
 
+@pytest.mark.slow
 def test_learned_directions_align_with_the_subspace_and_random_ones_do_not(tmp_path):
     from pbml_control.experiments.subspace import SubspaceSettings, run_one, tracking
 

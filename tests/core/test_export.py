@@ -300,6 +300,7 @@ def test_overwrite_replaces_an_existing_file(run200, tmp_path):
     assert out.read_bytes()[:2] == b"PK"  # a TorchScript zip archive
 
 
+@pytest.mark.slow
 def test_onnx_export_matches_torchscript(run200, tmp_path):
     pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")

@@ -46,6 +46,7 @@ JSON = st.recursive(
 RAW = st.text(max_size=30) | JSON.map(lambda v: json.dumps(v, allow_nan=True))
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
 @given(key=st.sampled_from(KEYS) | st.text(max_size=12), raw=RAW)
 def test_any_set_value_is_a_config_or_a_one_line_error(key, raw):
@@ -66,6 +67,7 @@ def checkpoint(tmp_path_factory):
     return latest, meta, exp
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(key=st.sampled_from(["generation", "config", "rng", "env_steps", "rollouts", "policy",
@@ -123,6 +125,7 @@ def edited_array(value: np.ndarray, edit: str, position: int) -> np.ndarray:
     return out.T
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(data=st.data(), edit=st.sampled_from(EDITS), position=st.integers(0, 10_000))

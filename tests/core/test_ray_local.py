@@ -56,6 +56,7 @@ def private_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_a_pool_that_starts_ray_shuts_it_down_and_leaves_home_empty(tmp_path):
     env = private_env(tmp_path)
     proc = subprocess.run(
@@ -155,6 +156,7 @@ def connect(host: str, port: int) -> str:
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_the_private_local_ray_listens_on_loopback_only(tmp_path):
     outside = own_network_addresses()
     stderr = (tmp_path / "stderr").open("w+")

@@ -59,6 +59,7 @@ def reference():
 
 
 @needs_ray
+@pytest.mark.slow
 def test_ray_pool_matches_the_process_pool_across_generations(reference):
     with make_pool("ray", workers=2, chunk_size=2) as pool:
         same_results(pool.evaluate(cheetah_batch()), reference)
@@ -68,6 +69,7 @@ def test_ray_pool_matches_the_process_pool_across_generations(reference):
 
 
 @needs_ray
+@pytest.mark.slow
 def test_a_killed_actor_is_replaced_and_its_chunk_rerun():
     batch = cheetah_batch(n=12, steps=400)
     expected = make_pool("serial", chunk_size=2).evaluate(batch)
@@ -98,6 +100,7 @@ def test_ray_leaves_nothing_in_the_home_directory():
 
 
 @needs_ray
+@pytest.mark.slow
 def test_a_replacement_waiting_for_a_cpu_gets_no_chunks(reference):
     """As after a node is lost: an actor dies and its CPU is taken before its replacement gets
     it, so the replacement waits; the other actor takes every chunk, and nothing waits for (or
@@ -119,6 +122,7 @@ class Blocker:
 
 
 @needs_ray
+@pytest.mark.slow
 def test_no_free_cpu_for_any_actor_is_one_clear_error():
     with make_pool("ray", workers=2, chunk_size=2) as busy:  # both CPUs of the module's Ray
         ray.get([actor.pid.remote() for actor in busy.actors()])  # placed before the next one

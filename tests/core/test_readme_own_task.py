@@ -13,6 +13,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [
     "run.generations=1",
@@ -38,6 +40,7 @@ def run(site: Path, command: list[str], cwd: Path) -> subprocess.CompletedProces
     return done
 
 
+@pytest.mark.slow
 def test_the_own_task_section_runs_as_written(tmp_path):
     blocks = section_blocks("## Your own task")
     site = tmp_path / "site"

@@ -67,6 +67,7 @@ def start_process_training(out: Path) -> subprocess.Popen:
     return subprocess.Popen(args, preexec_fn=default_sigint, **pipes)
 
 
+@pytest.mark.slow
 def test_a_shared_chunk_pickles_without_its_rows_and_resolves_to_the_same_rows():
     batch = wide_batch(8, 256)
     segment = ParamSegment()
@@ -103,6 +104,7 @@ def test_a_chunk_of_an_older_generation_is_refused():
         segment.close()
 
 
+@pytest.mark.slow
 def test_shared_and_pickled_parameters_give_identical_results_across_resizes():
     """Generations whose matrix grows, shrinks and changes width, on both paths and serial."""
     batches = [cheetah_batch(), wide_batch(12, 128), wide_batch(5, 8), cheetah_batch(n=9)]
@@ -117,6 +119,7 @@ def test_shared_and_pickled_parameters_give_identical_results_across_resizes():
         assert all(MEMFD in Path(f"/proc/{pid}/maps").read_text() for pid in pids)
 
 
+@pytest.mark.slow
 def test_a_replaced_worker_reads_its_retried_chunk_from_the_same_generation():
     """A worker killed mid-chunk: its replacement maps the file anew and reruns the chunk."""
     first = fault_batch([0] * 6, sleep=0.02)

@@ -59,6 +59,7 @@ def straight(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_a_run_killed_before_its_first_interval_resumes_bit_identically(straight, tmp_path):
     out = tmp_path / "run"
     proc = start_training(out)
@@ -70,6 +71,7 @@ def test_a_run_killed_before_its_first_interval_resumes_bit_identically(straight
     assert_same_run(straight, out)
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_exits_143_and_resumes_bit_identically(straight, tmp_path):
     out = tmp_path / "run"
     status, err = stopped_run(out, signal.SIGTERM)
@@ -81,6 +83,7 @@ def test_sigterm_checkpoints_exits_143_and_resumes_bit_identically(straight, tmp
     assert_same_run(straight, out)
 
 
+@pytest.mark.slow
 def test_a_run_stopped_before_its_generation_0_checkpoint_starts_again_on_resume(
     straight, tmp_path
 ):

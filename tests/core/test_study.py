@@ -162,6 +162,7 @@ def test_bad_study_files_name_the_problem(tmp_path):
         load_study(tmp_path / "missing.toml")
 
 
+@pytest.mark.slow
 def test_tiny_train_study_resumes_an_interrupted_run(tmp_path):
     path = write(tmp_path, TRAIN)
     run(path, tmp_path / "straight", workers=1)
@@ -186,6 +187,7 @@ def test_study_cli_writes_the_report(tmp_path, capsys):
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_ray_scheduling_gives_the_serial_results(tmp_path):
     import os
     import subprocess

@@ -250,6 +250,7 @@ def test_swap_probe_is_the_final_probe_when_mutation_is_the_initial_one(tmp_path
 # --- a MuJoCo study with budget probes ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_budget_probes_start_from_the_state_where_the_budget_was_reached(tmp_path):
     from pbml_control.running.callbacks import kept_checkpoint
     from pbml_control.running.checkpoint import load_checkpoint, split_arrays
@@ -374,6 +375,7 @@ def test_a_second_writer_of_a_run_is_refused_naming_the_holder(tmp_path):
 # --- fingerprints -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_published_study_folders_resume_and_re_report_unchanged(tmp_path):
     for name in ("moving_target", "learning_to_learn"):
         folder = tmp_path / name
@@ -421,6 +423,7 @@ def test_every_key_added_since_the_first_studies_is_a_later_key():
         assert getattr(ProbeSpec(), key) == old
 
 
+@pytest.mark.slow
 def test_a_train_study_with_directions_measures_velocity_alignment(tmp_path):
     text = (
         TRAIN.replace(

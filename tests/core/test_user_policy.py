@@ -120,6 +120,7 @@ def straight(request, package, tmp_path_factory) -> tuple[str, Path]:
     return request.param, out
 
 
+@pytest.mark.slow
 def test_a_user_policy_trains_on_workers_and_resumes_bit_identically(straight, package, tmp_path):
     name, reference = straight
     meta = load_checkpoint(reference)[1]
@@ -134,6 +135,7 @@ def test_a_user_policy_trains_on_workers_and_resumes_bit_identically(straight, p
     assert len(fitness) == 4 and np.all(np.isfinite(fitness))
 
 
+@pytest.mark.slow
 def test_a_user_policy_transfers_and_records(straight, package, tmp_path):
     _, run = straight
     out = tmp_path / "transfer"
@@ -165,6 +167,7 @@ def test_without_the_package_a_run_is_a_one_line_error_saying_how_to_register(
     assert "register_policy" in lines[0] and 'entry-points."pbml_control.policies"' in lines[0]
 
 
+@pytest.mark.slow
 def test_the_readme_example_registers_a_module_and_trains_on_workers(tmp_path):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Your own policy\n", 1)[1].split("\n## ", 1)[0]

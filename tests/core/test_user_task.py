@@ -108,6 +108,7 @@ def pbml(site: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, cwd=site, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_an_entry_point_task_trains_and_resumes_in_fresh_interpreters(user_run, tmp_path):
     """No module is named anywhere: `pbml_envs` finds the task through the installed package's
     entry point, in the CLI and in its forkserver workers, and the run equals the one above."""
