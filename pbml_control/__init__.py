@@ -10,12 +10,12 @@ folder) and the network package `pbml_policies` (`policies/`); they never import
 
 __version__ = "0.1.0"
 
-__all__ = ["Run", "resume", "train"]
+__all__ = ["Run", "resume", "run_study", "train"]
 
 
 def __getattr__(name: str):
-    """`pbml_control.train`, `.resume`, `.Run` (pbml_control.api), imported on first use so that
-    `import pbml_control` stays light (the CLI starts with it)."""
+    """`pbml_control.train`, `.resume`, `.run_study`, `.Run` (pbml_control.api), imported on
+    first use so that `import pbml_control` stays light (the CLI starts with it)."""
     if name in __all__:
         from pbml_control import api
 

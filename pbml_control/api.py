@@ -8,12 +8,15 @@ print(run.evaluate(episodes=10)[0].interval())   # mean, sd and 95% interval on 
 policy = run.best_policy()                        # a pbml_policies.PolicyRecord
 run.export("controller.pt")
 run = pbml_control.resume(run.path, generations=80)
+result = run.transfer(goal=3.5, compare=True)     # adapt to a new goal, next to scratch
+report = pbml_control.run_study("studies/moving_target.toml", "moving_study")
 ```
 
 These wrap the same functions the CLI calls (`start_run`, `resume_run`, `evaluate_run`,
-`export_controller`); the ask/tell layer (`pbml_control.evolution.selection.make_strategy`,
-`pbml_control.running.trainer.train`) stays available underneath. Process-pool workers start
-with forkserver, so a script that trains guards its entry with ``if __name__ == "__main__":``.
+`export_controller`, `transfer_into`, `study_and_report`); the ask/tell layer
+(`pbml_control.evolution.selection.make_strategy`, `pbml_control.running.trainer.train`) stays
+available underneath. Process-pool workers start with forkserver, so a script that trains guards
+its entry with ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -74,6 +77,64 @@ class Run:
     def resume(self, generations: int | None = None, progress: bool = False) -> Run:
         return resume(self.path, generations, progress)
 
+    def transfer(
+        self,
+        goal: float | list[float] | None = None,
+        *,
+        num_goals: int = 3,
+        split: str = "test",
+        generations: int = 10,
+        seeds: int = 2,
+        compare: bool = False,
+        baselines: dict[str, str | Path] | None = None,
+        task: str | None = None,
+        strategy: str | None = None,
+        out: str | Path | None = None,
+        overwrite: bool = False,
+    ):
+        """Adapt the final population to new goals (`pbml transfer`, same defaults): ``goal``,
+        or ``num_goals`` goals drawn from ``split``; ``compare`` adds a population from scratch,
+        ``baselines`` other runs by name. Returns a `TransferResult` (folder, rows, summary());
+        the folder defaults to RUN_DIR/transfers/<task>_<goal or split and count>."""
+        from argparse import Namespace
+
+        from pbml_control.cli.transfer import output_name, parse_sources, plan_goals
+        from pbml_control.errors import UserError
+        from pbml_control.running.transfer import TransferPlan, load_source_config
+        from pbml_control.running.transfer_folder import transfer_into
+
+        if generations < 1 or seeds < 1:
+            raise UserError("transfer(): generations and seeds must be >= 1")
+        if split not in ("test", "train"):
+            raise UserError(f"transfer(): split must be 'test' or 'train', got {split!r}")
+        text = None if goal is None else ",".join(str(v) for v in _as_list(goal))
+        args = Namespace(
+            run_dir=self.path, goal=text, goals=split, num_goals=num_goals, compare=compare,
+            baseline=[f"{name}={path}" for name, path in (baselines or {}).items()],
+        )  # fmt: skip
+        task_id = task or load_source_config(self.path).task.id
+        plan = TransferPlan(task_id, plan_goals(args, task_id), generations, seeds, strategy)
+        folder = (
+            Path(out) if out is not None else self.path / "transfers" / output_name(task_id, args)
+        )
+        return transfer_into(folder, parse_sources(args), plan, overwrite)
+
+
+def run_study(
+    study_file: str | Path,
+    out: str | Path | None = None,
+    *,
+    workers: int = 2,
+    backend: str = "process",
+    address: str = "",
+    report_only: bool = False,
+) -> Path:
+    """Run (or continue) a study file, as `pbml study` does, and return its report.md; the
+    folder defaults to runs/studies/<study name>."""
+    from pbml_control.study.command import study_and_report
+
+    return study_and_report(study_file, out, workers, backend, address, report_only)[0]
+
 
 def train(
     config: str | Path = "quickstart",
@@ -116,6 +177,10 @@ def resume(path: str | Path, generations: int | None = None, progress: bool = Fa
     except RunFinished:
         pass
     return Run(Path(path))
+
+
+def _as_list(value: Any) -> list:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _toml(value: Any) -> str:

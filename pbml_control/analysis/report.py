@@ -48,9 +48,7 @@ def print_segments(rows: list[dict], key: str = "pop/fitness_max") -> None:
     print(f"per goal period ({key}):")
     print(f"  {'segment':>7} {'goal':>{width}} {'start':>9} {'best':>9} {'end':>9}")
     for s, curve in segs.items():
-        print(
-            f"  {s:7d} {goals[s]:>{width}} {curve[0]:9.2f} {curve.max():9.2f} {curve[-1]:9.2f}"
-        )
+        print(f"  {s:7d} {goals[s]:>{width}} {curve[0]:9.2f} {curve.max():9.2f} {curve[-1]:9.2f}")
 
 
 def goal_text(value: str) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
-import time
 from pathlib import Path
 
 
@@ -45,29 +43,22 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.errors import UserError
-    from pbml_control.running.lock import folder_lock
-    from pbml_control.study.report import write_report
-    from pbml_control.study.runner import collect, elapsed_since, run_study
-    from pbml_control.study.spec import load_study
+    from pbml_control.study.command import study_and_report
 
-    if args.workers < 1:
-        raise UserError(f"--workers must be >= 1, got {args.workers}")
-    study = load_study(args.study)
-    out = args.out or Path("runs") / "studies" / study.head.name
     if args.status:
         from pbml_control.study.runner import check_study_dir
+        from pbml_control.study.spec import load_study
         from pbml_control.study.status import study_status
 
+        if args.workers < 1:
+            raise UserError(f"--workers must be >= 1, got {args.workers}")
+        study = load_study(args.study)
+        out = args.out or Path("runs") / "studies" / study.head.name
         check_study_dir(out, study)
         print(study_status(study, out, args.workers))
         return 0
-    start = time.perf_counter()
-    if args.report_only:
-        results = collect(study, out)
-    else:
-        results = run_study(study, out, args.workers, args.backend, args.address)
-    command = f"pbml study {shlex.quote(str(args.study))} --out {shlex.quote(str(out))}"
-    with folder_lock(out, "study folder"):
-        path = write_report(study, out, results, command, elapsed_since(start))
-    print(f"wrote {path} ({len(results)} runs)")
+    path, count = study_and_report(
+        args.study, args.out, args.workers, args.backend, args.address, args.report_only
+    )
+    print(f"wrote {path} ({count} runs)")
     return 0

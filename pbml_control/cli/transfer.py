@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -101,16 +99,8 @@ def parse_sources(args):
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.errors import UserError
-    from pbml_control.running.checkpoint import atomic_write_text
-    from pbml_control.running.lock import folder_lock
-    from pbml_control.running.run_files import claim_folder, create_parents
-    from pbml_control.running.transfer import (
-        CURVE_FIELDS,
-        TransferPlan,
-        load_source_config,
-        run_transfer,
-        summary_table,
-    )
+    from pbml_control.running.transfer import TransferPlan, load_source_config
+    from pbml_control.running.transfer_folder import transfer_into
 
     if args.generations < 1 or args.seeds < 1:
         raise UserError("--generations and --seeds must be >= 1")
@@ -120,38 +110,14 @@ def run(args: argparse.Namespace) -> int:
         task_id, plan_goals(args, task_id), args.generations, args.seeds, args.strategy
     )
     out = args.out or args.run_dir / "transfers" / output_name(task_id, args)
-    with folder_lock(out, "transfer folder"):
-        if not args.overwrite and interrupted_after_csv(out):  # killed before its plot
-            print(f"completing the transfer in '{out}' (its CSV is whole; writing the plot)")
-            write_plot(out)
-            return 0
-        refusal = f"'{out}' already holds a transfer; pass --overwrite to replace it"
-        create_parents(out)
-        claim_folder(out, args.overwrite, "adaptation.csv", "`pbml transfer`", refusal)
-        rows = run_transfer(parse_sources(args), plan)
-        out.mkdir(parents=True, exist_ok=True)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, CURVE_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-        atomic_write_text(out / "adaptation.csv", buffer.getvalue())  # whole, or not there
-        print_table(summary_table(rows), task_id, plan)
-        print(f"wrote {out / 'adaptation.csv'}")
-        write_plot(out)
-    return 0
-
-
-def interrupted_after_csv(out: Path) -> bool:
-    """A transfer folder whose CSV was written (atomically, so it is whole) and whose plot was
-    not: the transfer was stopped in between, and finishing it is only the plot."""
-    return (out / "adaptation.csv").is_file() and not any(out.glob("adaptation_*.png"))
-
-
-def write_plot(out: Path) -> None:
-    from pbml_control.analysis.plots import plot_adaptation
-
-    for path in plot_adaptation(out / "adaptation.csv", out):
+    result = transfer_into(out, parse_sources(args), plan, args.overwrite)
+    if result.completed_only:
+        print(f"completing the transfer in '{out}' (its CSV is whole; writing the plot)")
+    else:
+        print_table(result.summary(), task_id, plan)
+    for path in result.written:
         print(f"wrote {path}")
+    return 0
 
 
 def print_table(table: list[dict], task_id: str, plan) -> None:

@@ -209,3 +209,13 @@ def test_ray_scheduling_gives_the_serial_results(tmp_path):
         tmp_path / "serial" / "results.csv"
     )
     assert list(home.iterdir()) == []
+
+
+def test_the_python_api_runs_a_study_as_the_cli_does(tmp_path):
+    import pbml_control
+
+    path = write(tmp_path, MOVING)
+    report = pbml_control.run_study(path, tmp_path / "o", workers=1)
+    assert report == tmp_path / "o" / "report.md" and "H1" in report.read_text()
+    again = pbml_control.run_study(path, tmp_path / "o", report_only=True)
+    assert again == report

@@ -140,3 +140,21 @@ def test_transfers_to_different_goals_keep_their_own_folders(trained, capsys):
     assert main(["transfer", str(trained), "--goal", "1.5", *common]) == 2
     assert "pass --overwrite" in capsys.readouterr().err
     assert main(["transfer", str(trained), "--goal", "1.5", *common, "--overwrite"]) == 0
+
+
+def test_the_python_api_transfers_into_the_same_folder_as_the_cli(trained, tmp_path):
+    import pbml_control
+    from pbml_control.errors import UserError
+
+    run = pbml_control.Run(trained)
+    result = run.transfer(1.25, generations=1, seeds=1, compare=True)
+    assert result.path == trained / "transfers" / "HalfCheetahVel-v0_goal1.25"
+    assert (result.path / "adaptation.csv") in result.written
+    assert {r["source"] for r in result.rows} == {"run", "scratch"}
+    assert {row["source"] for row in result.summary()} == {"run", "scratch"}
+    with pytest.raises(UserError, match="already holds a transfer"):
+        run.transfer(1.25, generations=1, seeds=1)
+    with pytest.raises(UserError, match="split must be"):
+        run.transfer(num_goals=1, split="held-out")
+    drawn = run.transfer(num_goals=1, generations=1, seeds=1, out=tmp_path / "t")
+    assert len({r["goal_index"] for r in drawn.rows}) == 1
