@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pbml_control.cli import main as pbml
+import pbml_control
 
 STUDY = """\
 [study]
@@ -62,11 +62,8 @@ def main() -> None:
     study.write_text(STUDY.format(name=args.out.name, seeds=args.seeds, steps=args.steps,
                                   generations=args.generations, population=args.population,
                                   probe=args.probe, at=sorted({1, args.probe})))  # fmt: skip
-    # What `pbml study STUDY.toml --out DIR --workers N` runs; 0 on success, like the command.
-    status = pbml(["study", str(study), "--out", str(args.out), "--workers", str(args.workers)])
-    if status:
-        raise SystemExit(status)
-    report = args.out / "report.md"
+    # What `pbml study STUDY.toml --out DIR --workers N` runs: the runs, the probe, the report.
+    report = pbml_control.run_study(study, args.out, workers=args.workers)
     print(f"report: {report} (results.csv and plots beside it)")
     print(*(line for line in report.read_text().splitlines() if line.startswith("| H1")))
 

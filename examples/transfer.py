@@ -10,11 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import pbml_envs
-
 import pbml_control
-from pbml_control.running.transfer import Source, TransferPlan, load_source_config, run_transfer
 
 
 def main() -> None:
@@ -29,31 +25,24 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2, help="seeds per goal and source")
     args = parser.parse_args()
 
-    if args.run is None:
+    run = pbml_control.Run(args.run) if args.run is not None else None
+    if run is None:
         run = pbml_control.train("quickstart", args.out, population=args.population,
                                  generations=args.generations, overwrite=True)  # fmt: skip
-        args.run = run.path
-    task = load_source_config(args.run).task.id
-    rng = np.random.default_rng(0)
-    goals = list(pbml_envs.sample_goals(task, rng, args.num_goals, split="test"))
-    goals += [pbml_envs.validate_goal(task, g) for g in args.goal]  # beyond the range: noted
-
-    # The same strategy, population size, goals, seeds and budget for every source.
-    plan = TransferPlan(task, goals, args.transfer_generations, args.seeds)
-    sources = [Source("run", args.run), Source("scratch", None)]
-    rows = run_transfer(sources, plan, progress=lambda line: None)
+    # Held-out goals (the task's test split), plus any --goal, each next to a population from
+    # scratch with the same strategy, population size, seeds and budget (`pbml transfer`).
+    results = [run.transfer(num_goals=args.num_goals, generations=args.transfer_generations,
+                            seeds=args.seeds, compare=True, overwrite=True)]  # fmt: skip
+    results += [run.transfer(goal, generations=args.transfer_generations, seeds=args.seeds,
+                             compare=True, overwrite=True) for goal in args.goal]  # fmt: skip
 
     k = args.transfer_generations
-    print(f"{task}: best fitness after 0 and {k} generations, mean over {args.seeds} seeds")
-    print(f"{'goal':>8} {'in range':>8} {'source':>8} {'gen 0':>9} {f'gen {k}':>9}")
-    for g, goal in enumerate(goals):
-        inside = pbml_envs.in_distribution(task, goal)
-        for source in sources:
-            mine = [r for r in rows if r["goal_index"] == g and r["source"] == source.name]
-            at = [np.mean([r["fitness_max"] for r in mine if r["generation"] == n]) for n in (0, k)]
-            goal_text = f"{float(goal):8.3f}" if np.ndim(goal) == 0 else str(np.round(goal, 3))
-            print(f"{goal_text:>8} {'yes' if inside else 'no':>8} {source.name:>8} "
-                  f"{at[0]:9.2f} {at[1]:9.2f}")  # fmt: skip
+    print(f"best fitness after 0 and {k} generations, mean over goals and {args.seeds} seeds")
+    for result in results:
+        print(f"{result.path.name}:")
+        for row in result.summary():
+            print("  " + "  ".join(f"{key} {value}" if isinstance(value, str) else
+                                   f"{key} {value:.2f}" for key, value in row.items()))  # fmt: skip
 
 
 if __name__ == "__main__":  # rollout workers start with forkserver: guard the entry
