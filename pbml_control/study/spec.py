@@ -408,6 +408,9 @@ def _check_probe(p: ProbeSpec) -> None:
         raise ConfigError(f"probe.budgets must be increasing rollout counts > 0, got {p.budgets}")
     if not p.at or any(g < 1 or g > p.generations for g in p.at):
         raise ConfigError(f"probe.at must list generations in 1..{p.generations}, got {p.at}")
+    if len(set(p.at)) != len(p.at):
+        twice = sorted({g for g in p.at if p.at.count(g) > 1})
+        raise ConfigError(f"probe.at lists generation(s) {twice} twice; list each once")
     if p.primary not in p.at:
         raise ConfigError(f"probe.primary ({p.primary}) must be one of probe.at {p.at}")
 

@@ -3,6 +3,7 @@ resume, a changed design refused, scheduling-independent results."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -160,6 +161,9 @@ def test_bad_study_files_name_the_problem(tmp_path):
         load_study(write(tmp_path, MOVING.replace("mutation.frozen", "mutation.frozn")))
     with pytest.raises(UserError, match="does not exist"):
         load_study(tmp_path / "missing.toml")
+    twice = re.sub(r"\nat = \[[^\]]*\]", "\nat = [1, 2, 2]", MOVING)
+    with pytest.raises(ConfigError, match=r"probe.at lists generation\(s\) \[2\] twice"):
+        load_study(write(tmp_path, twice, "twice.toml"))
 
 
 @pytest.mark.slow
