@@ -70,11 +70,11 @@ def population(lineages: list[int], shares: list[float]) -> Population:
 
 
 def test_share_rows_keep_the_top_lineages_and_the_rest():
-    pop = population([3, 3, 5, 7, 9, 11], [0.2, 0.2, 0.3, 0.2, 0.095, 0.005])
+    pop = population([3, 3, 5, 7, 9, 11], [0.2, 0.2, 0.3, 0.2, 0.0985, 0.0015])
     rows = share_rows(4, pop, top=2)
     got = [(r["lineage"], round(r["share"], 6)) for r in rows]
-    # the top 2, then every lineage with at least 1% one by one, then the rest
-    assert got == [(3, 0.4), (5, 0.3), (7, 0.2), (9, 0.095), (OTHER, 0.005)]
+    # the top 2, then every lineage with at least 0.2% one by one, then the rest
+    assert got == [(3, 0.4), (5, 0.3), (7, 0.2), (9, 0.0985), (OTHER, 0.0015)]
 
 
 def test_a_run_of_many_equal_founders_has_no_big_other_band():

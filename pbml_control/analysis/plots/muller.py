@@ -64,7 +64,7 @@ def muller_figure(matrix: ShareMatrix, changes, time_axis: str = "auto") -> Figu
     if len(top) < len(matrix.lineages) - (OTHER in matrix.lineages):
         handles.append(Patch(color=MINOR_GREYS[0], label="smaller lineages"))
     if OTHER in matrix.lineages:
-        handles.append(Patch(color=OTHER_GREY, label="other lineages (< 1% each)"))
+        handles.append(Patch(color=OTHER_GREY, label="other lineages (< 0.2% each)"))
     ax.legend(handles=handles, fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5),
               title="by peak share", title_fontsize=9)  # fmt: skip
     return fig

@@ -25,7 +25,7 @@ from pbml_control.running.run_files import CsvLog
 FILE = "lineage_shares.csv"
 OTHER = -1
 #: Lineages at or above this share are written one by one, beyond the top ones...
-MIN_SHARE = 0.01
+MIN_SHARE = 0.002
 #: ... up to this many rows a generation.
 MAX_ROWS = 128
 
