@@ -34,6 +34,10 @@ SHORTCUTS = {
     "workers": "pool.workers",
     "backend": "pool.backend",
     "budget_rollouts": "run.budget_rollouts",
+    "task": "task.id",
+    "episode_steps": "task.episode_steps",
+    "goals_every": "goals.every",
+    "policy": "policy.name",
 }
 
 
@@ -42,6 +46,27 @@ class Run:
     """A run directory, with what a user does next with it."""
 
     path: Path
+
+    @property
+    def config(self):
+        """The run's resolved config (its config.toml) as a `Config`."""
+        from pbml_control.errors import UserError
+        from pbml_control.running.config import config_from_toml_text
+
+        try:
+            text = (self.path / "config.toml").read_text()
+        except OSError as err:
+            raise UserError(f"'{self.path}' has no readable config.toml: {err}") from err
+        return config_from_toml_text(text)
+
+    def metrics(self) -> list[dict[str, float]]:
+        """metrics.csv, one dict a generation (column -> number; an empty cell is NaN, text such
+        as a 2-D goal stays text)."""
+        from pbml_control.running.run_files import read_csv
+
+        return [
+            {k: _number(v) for k, v in row.items()} for row in read_csv(self.path / "metrics.csv")
+        ]
 
     def evaluate(self, episodes: int = 10, lineages: int = 1, goal: list[float] | None = None):
         """The best genomes re-scored on fresh episode seeds (`pbml evaluate`): a list of
@@ -148,7 +173,8 @@ def train(
     """Train a config (a file, or a packaged config's name) and return the run.
 
     ``shortcuts`` are the common settings by keyword (`SHORTCUTS`: population, generations,
-    seed, strategy, workers, backend, budget_rollouts); ``set`` takes any other as the CLI's
+    seed, strategy, workers, backend, budget_rollouts, task, episode_steps, goals_every,
+    policy); ``set`` takes any other as the CLI's
     ``--set`` does ("population.mutation.directions=2"). ``out`` defaults to runs/<run.name>."""
     from pbml_control.errors import UserError
     from pbml_control.running.config import load_config
@@ -177,6 +203,13 @@ def resume(path: str | Path, generations: int | None = None, progress: bool = Fa
     except RunFinished:
         pass
     return Run(Path(path))
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text) if text != "" else float("nan")
+    except ValueError:
+        return text
 
 
 def _as_list(value: Any) -> list:

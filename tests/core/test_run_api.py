@@ -130,3 +130,27 @@ def test_train_prints_progress_lines_unless_quiet(tmp_path, capsys):
     assert "gen 1 (" in capsys.readouterr().err
     assert main([*args, "--set", "run.plots=false", "--out", str(tmp_path / "b"), "--quiet"]) == 0
     assert "gen " not in capsys.readouterr().err
+
+
+def test_the_five_line_api_trains_with_shortcuts_and_reads_back_config_and_metrics(tmp_path):
+    import math
+
+    import pbml_control
+    from pbml_control.errors import UserError
+
+    run = pbml_control.train(
+        "quickstart", tmp_path / "run", population=6, generations=2, episode_steps=10,
+        goals_every=1, task="pbml/HalfCheetahVel-v0", backend="serial",
+        set=["policy.kwargs={hidden=[4]}"],
+    )  # fmt: skip
+    cfg = run.config
+    assert (cfg.population.size, cfg.run.generations, cfg.task.episode_steps) == (6, 2, 10)
+    assert cfg.goals.every == 1 and cfg.policy.kwargs == {"hidden": [4]}
+    rows = run.metrics()
+    assert [row["generation"] for row in rows] == [0.0, 1.0]
+    assert all(math.isfinite(row["pop/fitness_max"]) for row in rows)
+    assert run.best_policy().policy.num_params > 0
+    with pytest.raises(UserError, match="unknown setting.*'populaton'.*population"):
+        pbml_control.train("quickstart", tmp_path / "x", populaton=6)
+    with pytest.raises(UserError, match="already exists|--overwrite|overwrite"):
+        pbml_control.train("quickstart", tmp_path / "run", population=6, generations=2)
