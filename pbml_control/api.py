@@ -121,28 +121,34 @@ class Run:
         or ``num_goals`` goals drawn from ``split``; ``compare`` adds a population from scratch,
         ``baselines`` other runs by name. Returns a `TransferResult` (folder, rows, summary());
         the folder defaults to RUN_DIR/transfers/<task>_<goal or split and count>."""
-        from argparse import Namespace
-
-        from pbml_control.cli.transfer import output_name, parse_sources, plan_goals
         from pbml_control.errors import UserError
+        from pbml_control.running import transfer_folder as tf
         from pbml_control.running.transfer import TransferPlan, load_source_config
-        from pbml_control.running.transfer_folder import transfer_into
 
         if generations < 1 or seeds < 1:
             raise UserError("transfer(): generations and seeds must be >= 1")
         if split not in ("test", "train"):
             raise UserError(f"transfer(): split must be 'test' or 'train', got {split!r}")
-        text = None if goal is None else ",".join(str(v) for v in _as_list(goal))
-        args = Namespace(
-            run_dir=self.path, goal=text, goals=split, num_goals=num_goals, compare=compare,
-            baseline=[f"{name}={path}" for name, path in (baselines or {}).items()],
-        )  # fmt: skip
+        try:
+            values = None if goal is None else [float(v) for v in _as_list(goal)]
+        except (TypeError, ValueError):
+            raise UserError(
+                f"transfer(): goal must be a number or a list of numbers, got {goal!r}"
+            ) from None
+        text = None if goal is None else ",".join(str(v) for v in _as_list(goal))  # folder name
+        value = values[0] if values is not None and len(values) == 1 else values
         task_id = task or load_source_config(self.path).task.id
-        plan = TransferPlan(task_id, plan_goals(args, task_id), generations, seeds, strategy)
+        goals = tf.plan_goals(task_id, value, split, num_goals)
+        plan = TransferPlan(task_id, goals, generations, seeds, strategy)
         folder = (
-            Path(out) if out is not None else self.path / "transfers" / output_name(task_id, args)
+            Path(out)
+            if out is not None
+            else tf.default_folder(self.path, task_id, text, split, num_goals)
         )
-        return transfer_into(folder, parse_sources(args), plan, overwrite)
+        baseline_text = [f"{name}={path}" for name, path in (baselines or {}).items()]
+        return tf.transfer_into(
+            folder, tf.transfer_sources(self.path, compare, baseline_text), plan, overwrite
+        )
 
 
 def run_study(

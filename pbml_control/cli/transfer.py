@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
-
-import numpy as np
-
-from pbml_control.cli.args import parse_goal
 
 
 def add_parser(sub) -> None:
@@ -58,59 +53,27 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def output_name(task_id: str, args) -> str:
-    """The default output folder: task and goal (or split and goal count), so that transfers to
-    different goals never share a folder."""
-    what = f"goal{args.goal}" if args.goal is not None else f"{args.goals}{args.num_goals}"
-    return re.sub(r"[^A-Za-z0-9._+-]", "_", f"{task_id.split('/')[-1]}_{what}")
-
-
-def plan_goals(args, task_id: str) -> list[np.ndarray]:
-    import pbml_envs
-
-    from pbml_control.errors import UserError
-    from pbml_control.seeding import Purpose, stream
-
-    try:
-        if args.goal is not None:
-            return [pbml_envs.validate_goal(task_id, parse_goal(args.goal))]
-        if args.num_goals < 1:
-            raise UserError(f"--num-goals must be >= 1, got {args.num_goals}")
-        rng = stream(0, Purpose.TRANSFER, 1)
-        return list(pbml_envs.sample_goals(task_id, rng, args.num_goals, split=args.goals))
-    except ValueError as err:
-        raise UserError(str(err)) from err
-
-
-def parse_sources(args):
-    from pbml_control.errors import UserError
-    from pbml_control.running.transfer import Source
-
-    sources = [Source("run", args.run_dir)]
-    if args.compare:
-        sources.append(Source("scratch", None))
-    for text in args.baseline:
-        name, _, path = text.partition("=")
-        if not name or not path:
-            raise UserError(f"--baseline expects NAME=RUN_DIR, got '{text}'")
-        sources.append(Source(name, Path(path)))
-    return sources
-
-
 def run(args: argparse.Namespace) -> int:
+    from pbml_control.cli.args import parse_goal
     from pbml_control.errors import UserError
     from pbml_control.running.transfer import TransferPlan, load_source_config
-    from pbml_control.running.transfer_folder import transfer_into
+    from pbml_control.running.transfer_folder import (
+        default_folder,
+        plan_goals,
+        transfer_into,
+        transfer_sources,
+    )
 
     if args.generations < 1 or args.seeds < 1:
         raise UserError("--generations and --seeds must be >= 1")
     base = load_source_config(args.run_dir)
     task_id = args.task or base.task.id
-    plan = TransferPlan(
-        task_id, plan_goals(args, task_id), args.generations, args.seeds, args.strategy
-    )
-    out = args.out or args.run_dir / "transfers" / output_name(task_id, args)
-    result = transfer_into(out, parse_sources(args), plan, args.overwrite)
+    goal = None if args.goal is None else parse_goal(args.goal)
+    goals = plan_goals(task_id, goal, args.goals, args.num_goals)
+    plan = TransferPlan(task_id, goals, args.generations, args.seeds, args.strategy)
+    out = args.out or default_folder(args.run_dir, task_id, args.goal, args.goals, args.num_goals)
+    sources = transfer_sources(args.run_dir, args.compare, args.baseline)
+    result = transfer_into(out, sources, plan, args.overwrite)
     if result.completed_only:
         print(f"completing the transfer in '{out}' (its CSV is whole; writing the plot)")
     else:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 @dataclass
@@ -27,6 +30,52 @@ class TransferResult:
         from pbml_control.running.transfer import summary_table
 
         return summary_table(self.rows)
+
+
+def default_folder(run_dir: Path, task_id: str, goal: str | None, split: str, num_goals: int):
+    """RUN_DIR/transfers/<task>_<goal or split and count>: transfers to different goals never
+    share a folder."""
+    what = f"goal{goal}" if goal is not None else f"{split}{num_goals}"
+    name = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{task_id.split('/')[-1]}_{what}")
+    return Path(run_dir) / "transfers" / name
+
+
+def plan_goals(task_id: str, goal, split: str, num_goals: int) -> list[np.ndarray]:
+    """The goals to adapt to: ``goal`` (a number or a list of numbers), or ``num_goals`` goals
+    drawn from ``split`` ('test' or 'train') with the transfer's own seed stream."""
+    import pbml_envs
+
+    from pbml_control.errors import UserError
+    from pbml_control.seeding import Purpose, stream
+
+    try:
+        if goal is not None:
+            return [pbml_envs.validate_goal(task_id, goal)]
+        if split not in ("test", "train"):
+            raise UserError(f"transfer: split must be 'test' or 'train', got {split!r}")
+        if num_goals < 1:
+            raise UserError(f"--num-goals must be >= 1, got {num_goals}")
+        rng = stream(0, Purpose.TRANSFER, 1)
+        return list(pbml_envs.sample_goals(task_id, rng, num_goals, split=split))
+    except ValueError as err:
+        raise UserError(str(err)) from err
+
+
+def transfer_sources(run_dir: Path, compare: bool, baselines: list[str]) -> list:
+    """The populations to adapt: the run's own, a population from scratch when ``compare``,
+    and each ``NAME=RUN_DIR`` baseline."""
+    from pbml_control.errors import UserError
+    from pbml_control.running.transfer import Source
+
+    sources = [Source("run", Path(run_dir))]
+    if compare:
+        sources.append(Source("scratch", None))
+    for text in baselines:
+        name, _, path = text.partition("=")
+        if not name or not path:
+            raise UserError(f"--baseline expects NAME=RUN_DIR, got '{text}'")
+        sources.append(Source(name, Path(path)))
+    return sources
 
 
 def transfer_into(out: Path, sources, plan, overwrite: bool = False) -> TransferResult:

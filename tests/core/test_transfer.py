@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 
 from pbml_control.cli import main
@@ -156,5 +157,32 @@ def test_the_python_api_transfers_into_the_same_folder_as_the_cli(trained, tmp_p
         run.transfer(1.25, generations=1, seeds=1)
     with pytest.raises(UserError, match="split must be"):
         run.transfer(num_goals=1, split="held-out")
+    with pytest.raises(UserError, match="goal must be a number or a list of numbers"):
+        run.transfer("fast", generations=1, seeds=1)
     drawn = run.transfer(num_goals=1, generations=1, seeds=1, out=tmp_path / "t")
     assert len({r["goal_index"] for r in drawn.rows}) == 1
+
+
+def test_the_transfer_plan_helpers_name_folders_goals_and_sources(tmp_path):
+    from pbml_control.errors import UserError
+    from pbml_control.running.transfer_folder import default_folder, plan_goals, transfer_sources
+
+    task = "pbml/HalfCheetahVel-v0"
+    assert default_folder(tmp_path, task, "1.5", "test", 3).name == "HalfCheetahVel-v0_goal1.5"
+    assert default_folder(tmp_path, task, None, "train", 4).name == "HalfCheetahVel-v0_train4"
+    assert default_folder(tmp_path, "pbml/AntDir-v0", "1, 0", "test", 3).name == (
+        "AntDir-v0_goal1__0"
+    )
+    assert [float(g) for g in plan_goals(task, 1.5, "test", 3)] == [1.5]
+    drawn = plan_goals(task, None, "test", 3)
+    assert len(drawn) == 3 and all(
+        np.array_equal(a, b) for a, b in zip(drawn, plan_goals(task, None, "test", 3), strict=True)
+    )  # the transfer's own seed stream: the same goals every time
+    with pytest.raises(UserError, match="--num-goals must be >= 1"):
+        plan_goals(task, None, "test", 0)
+    with pytest.raises(UserError, match="split must be 'test' or 'train'"):
+        plan_goals(task, None, "held-out", 2)
+    names = [s.name for s in transfer_sources(tmp_path, True, ["old=" + str(tmp_path)])]
+    assert names == ["run", "scratch", "old"]
+    with pytest.raises(UserError, match="NAME=RUN_DIR"):
+        transfer_sources(tmp_path, False, ["no-equals-sign"])
