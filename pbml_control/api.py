@@ -159,12 +159,16 @@ def run_study(
     backend: str = "process",
     address: str = "",
     report_only: bool = False,
+    max_core_hours: float | None = None,
 ) -> Path:
     """Run (or continue) a study file, as `pbml study` does, and return its report.md; the
-    folder defaults to runs/studies/<study name>."""
+    folder defaults to runs/studies/<study name>. ``max_core_hours``: no run starts once the
+    study has spent that many core-hours (`--max-core-hours`)."""
     from pbml_control.study.command import study_and_report
 
-    return study_and_report(study_file, out, workers, backend, address, report_only)[0]
+    return study_and_report(
+        study_file, out, workers, backend, address, report_only, max_core_hours
+    )[0]
 
 
 def train(

@@ -34,6 +34,12 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--report-only", action="store_true", help="write the report from what is done")
     p.add_argument(
+        "--max-core-hours", type=float, metavar="H",
+        help="compute cap: start no run once the study has spent H core-hours (finished runs "
+        "and runs stopped part way); runs going finish; the report names what the cap left out "
+        "(default: no cap)",
+    )  # fmt: skip
+    p.add_argument(
         "--status", action="store_true",
         help="show runs done, running and left and the core-hours spent and left, no outcomes; "
         "runs nothing and writes nothing",
@@ -46,19 +52,21 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.study.command import study_and_report
 
     if args.status:
-        from pbml_control.study.runner import check_study_dir
+        from pbml_control.study.runner import check_cap, check_study_dir
         from pbml_control.study.spec import load_study
         from pbml_control.study.status import study_status
 
         if args.workers < 1:
             raise UserError(f"--workers must be >= 1, got {args.workers}")
+        check_cap(args.max_core_hours)
         study = load_study(args.study)
         out = args.out or Path("runs") / "studies" / study.head.name
         check_study_dir(out, study)
-        print(study_status(study, out, args.workers))
+        print(study_status(study, out, args.workers, args.max_core_hours))
         return 0
     path, count = study_and_report(
-        args.study, args.out, args.workers, args.backend, args.address, args.report_only
-    )
+        args.study, args.out, args.workers, args.backend, args.address, args.report_only,
+        args.max_core_hours,
+    )  # fmt: skip
     print(f"wrote {path} ({count} runs)")
     return 0

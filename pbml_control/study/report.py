@@ -270,13 +270,48 @@ def machines_section(results: Results) -> str:
     )
 
 
-def write_report(study: Study, out: Path, results: Results, command: str, wall: str) -> Path:
+def status_text(
+    study: Study, out: Path, results: Results, max_core_hours: float | None = None
+) -> str:
+    """'complete', or 'INCOMPLETE: n/N runs' naming the seeds of each arm not done; with a
+    compute cap, whether the cap is what stopped the study and what it counted."""
+    from pbml_control.study.status import seed_ranges, spent_core_seconds
+
+    total = len(study.jobs())
+    if len(results) == total:
+        text = "complete"
+    else:
+        missing = [
+            f"{arm} seeds {seed_ranges(seeds)}"
+            for arm in study.arms
+            if (seeds := [s for s in study.seeds_of(arm) if (arm, s) not in results])
+        ]
+        text = f"INCOMPLETE: {len(results)}/{total} runs; not done: " + "; ".join(missing)
+    if max_core_hours is None:
+        return text
+    spent = spent_core_seconds(study, out) / 3600
+    if len(results) < total and spent >= max_core_hours:
+        return (
+            f"{text}. The study was stopped by its compute cap of {max_core_hours:g} "
+            f"core-hours ({spent:.2f} spent, runs stopped part way included); a hypothesis "
+            "uses the seeds both of its arms finished"
+        )
+    return f"{text} (compute cap {max_core_hours:g} core-hours; {spent:.2f} spent)"
+
+
+def write_report(
+    study: Study,
+    out: Path,
+    results: Results,
+    command: str,
+    wall: str,
+    max_core_hours: float | None = None,
+) -> Path:
     from pbml_control.study import figures
 
     write_csv(out / "results.csv", results_rows(results))
     tested = evaluate_hypotheses(study, results)
-    total = len(study.jobs())
-    status = "complete" if len(results) == total else f"INCOMPLETE: {len(results)}/{total} runs"
+    status = status_text(study, out, results, max_core_hours)
     parts = [
         f"# Study: {study.head.name}", "", study.head.description, "",
         f"Status: {status}. Command: `{command}`. Run time: {_compute(results)} summed over "

@@ -6,6 +6,10 @@ at once in local processes, ``--backend ray`` as Ray tasks of one CPU each (the 
 must then be on storage every node sees). A job's result depends only on (arm, seed), never
 on where or when it ran, so the same study gives the same numbers however it was scheduled
 (on one machine and software stack; the report names the CPUs that computed each run).
+
+With a compute cap (``--max-core-hours H``) no run starts once H core-hours are spent (finished
+runs and runs stopped part way, as ``--status`` counts them); runs already going finish, and the
+report says which runs the cap left out.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -79,27 +83,75 @@ def run_study(
     backend: str = "process",
     address: str = "",
     echo: Echo = print,
+    max_core_hours: float | None = None,
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """Run (or finish) every job; returns the results by (arm, seed). The study folder is
-    locked for the whole call: a second `pbml study` on it is refused, naming this one's PID."""
+    """Run (or finish) every job, or those the compute cap lets start; returns the results of
+    every finished job by (arm, seed). The study folder is locked for the whole call: a second
+    `pbml study` on it is refused, naming this one's PID."""
+    check_cap(max_core_hours)
     with folder_lock(out, "study folder"):
-        return _run_study(study, out, workers, backend, address, echo)
+        return _run_study(study, out, workers, backend, address, echo, max_core_hours)
 
 
-def _run_study(study, out, workers, backend, address, echo):
+def check_cap(max_core_hours: float | None) -> None:
+    if max_core_hours is not None and not (max_core_hours > 0 and max_core_hours < float("inf")):
+        raise UserError(f"--max-core-hours must be a positive number, got {max_core_hours}")
+
+
+class CapGate:
+    """Whether another run may start: always without a cap; with one, while the core-hours
+    spent on the study (its folder, as `--status` counts them) stay under it."""
+
+    def __init__(self, study: Study, out: Path, max_core_hours: float | None, echo: Echo):
+        self.study, self.out, self.cap, self.echo = study, out, max_core_hours, echo
+        self.closed = False
+
+    def allows(self) -> bool:
+        if self.cap is None:
+            return True
+        if not self.closed:
+            from pbml_control.study.status import spent_core_seconds
+
+            spent = spent_core_seconds(self.study, self.out) / 3600
+            if spent >= self.cap:
+                self.closed = True
+                self.echo(
+                    f"compute cap reached: {spent:.2f} of {self.cap:g} core-hours spent; "
+                    "no further run starts (runs already going finish)"
+                )
+        return not self.closed
+
+
+def _run_study(study, out, workers, backend, address, echo, max_core_hours=None):
     prepare_study_dir(out, study)
     todo = jobs_of(study)
-    done = sum((run_dir_of(out, a, s) / RESULT).is_file() for a, s in todo)
-    echo(f"study '{study.head.name}': {len(todo)} runs, {done} already done, into {out}")
+    results, pending = {}, []
+    for arm, seed in todo:
+        path = run_dir_of(out, arm, seed) / RESULT
+        if path.is_file():
+            results[arm, seed] = json.loads(path.read_text())
+        else:
+            pending.append((arm, seed))
+    cap = f" (compute cap {max_core_hours:g} core-hours)" if max_core_hours is not None else ""
+    echo(f"study '{study.head.name}': {len(todo)} runs, {len(results)} already done, into {out}"
+         + cap)  # fmt: skip
+    for i, key in enumerate(list(results)):
+        echo(_line(i + 1, len(todo), results[key]))
+    gate = CapGate(study, out, max_core_hours, echo)
+
+    def finished(key, result):
+        results[key] = result
+        echo(_line(len(results), len(todo), result))
+
     if backend == "ray":
-        results = _ray(study, out, todo, workers, address, echo)
+        _ray(study, out, pending, workers, address, gate, finished)
     elif workers <= 1 or backend == "serial":
-        results = {}
-        for i, (arm, seed) in enumerate(todo):
-            results[arm, seed] = run_job(study, arm, seed, out)
-            echo(_line(i + 1, len(todo), results[arm, seed]))
+        for arm, seed in pending:
+            if not gate.allows():
+                break
+            finished((arm, seed), run_job(study, arm, seed, out))
     else:
-        results = _processes(study, out, todo, workers, echo)
+        _processes(study, out, pending, workers, gate, finished)
     return results
 
 
@@ -115,23 +167,29 @@ def collect(study: Study, out: Path) -> dict[tuple[str, int], dict[str, Any]]:
     return found
 
 
-def _processes(study, out, todo, workers, echo) -> dict:
-    results: dict = {}
+def _processes(study, out, pending, workers, gate, finished) -> None:
     context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
     pool = {"max_workers": workers, "mp_context": context,
             "initializer": die_with, "initargs": (os.getpid(),)}  # fmt: skip
+    queue = list(pending)
     with ProcessPoolExecutor(**pool) as executor:
-        futures = {
-            executor.submit(_worker_job, study, arm, seed, out): (arm, seed) for arm, seed in todo
-        }
+        running: dict = {}
+
+        def fill() -> None:  # one job per free worker, in study order, while the cap allows
+            while queue and len(running) < workers and gate.allows():
+                arm, seed = queue.pop(0)
+                running[executor.submit(_worker_job, study, arm, seed, out)] = (arm, seed)
+
         try:
-            for i, future in enumerate(as_completed(futures)):
-                results[futures[future]] = future.result()
-                echo(_line(i + 1, len(todo), results[futures[future]]))
+            fill()
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: pending.index(running[f])):
+                    finished(running.pop(future), future.result())
+                fill()
         except BaseException:
             stop_workers(executor)
             raise
-    return results
 
 
 def _worker_job(study: Study, arm: str, seed: int, out: Path) -> dict[str, Any]:
@@ -160,7 +218,7 @@ def stop_workers(executor: ProcessPoolExecutor) -> None:
                 process.kill()
 
 
-def _ray(study, out, todo, workers, address, echo) -> dict:
+def _ray(study, out, pending, workers, address, gate, finished) -> None:
     try:
         import ray
     except ImportError:
@@ -175,14 +233,18 @@ def _ray(study, out, todo, workers, address, echo) -> dict:
             init_local_ray(ray, max(1, workers), log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1, max_retries=2)(run_job)
-        refs = {remote.remote(study, arm, seed, str(out)): (arm, seed) for arm, seed in todo}
-        results, pending = {}, list(refs)
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            key = refs[ready[0]]
-            results[key] = ray.get(ready[0])
-            echo(_line(len(results), len(todo), results[key]))
-        return results
+        queue, refs = list(pending), {}
+        # Without a cap every job goes to the cluster at once (it spreads them over its CPUs);
+        # with one, a job is sent only when the cap allows, as many in flight as --workers.
+        limit = len(queue) if gate.cap is None else max(1, workers)
+        while queue or refs:
+            while queue and len(refs) < limit and gate.allows():
+                arm, seed = queue.pop(0)
+                refs[remote.remote(study, arm, seed, str(out))] = (arm, seed)
+            if not refs:
+                break
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            finished(refs.pop(ready[0]), ray.get(ready[0]))
     finally:
         if started_here:
             ray.shutdown()

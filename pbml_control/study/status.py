@@ -64,8 +64,17 @@ def _progress(study: Study, arm: str, rows: list[dict]) -> float:
     return min(1.0, max(shares, default=0.0))
 
 
-def study_status(study: Study, out: Path, workers: int = 2) -> str:
-    """The status as text: counts by state, core-hours per arm, spent and estimated."""
+def spent_core_seconds(study: Study, out: Path) -> float:
+    """Core seconds spent on a study so far: finished runs (training and probes) and the
+    training of runs stopped part way or going now; what a compute cap counts."""
+    return sum(job_status(study, out, arm, seed).core_s for arm, seed in study.jobs())
+
+
+def study_status(
+    study: Study, out: Path, workers: int = 2, max_core_hours: float | None = None
+) -> str:
+    """The status as text: counts by state, core-hours per arm, spent and estimated; with a
+    compute cap, which runs it is expected to leave out."""
     jobs = [job_status(study, out, arm, seed) for arm, seed in study.jobs()]
     counts = {state: sum(j.state == state for j in jobs) for state in (DONE, RUNNING, STOPPED,
                                                                        WAITING)}  # fmt: skip
@@ -76,9 +85,10 @@ def study_status(study: Study, out: Path, workers: int = 2) -> str:
     ]
     rows, spent, left = [], 0.0, 0.0
     overall = _mean([j.core_s for j in jobs if j.state == DONE])
+    cost = {}  # per arm: the mean core seconds of its finished runs (of all, if none)
     for arm in study.arms:
         mine = [j for j in jobs if j.arm == arm]
-        per_run = _mean([j.core_s for j in mine if j.state == DONE]) or overall
+        per_run = cost[arm] = _mean([j.core_s for j in mine if j.state == DONE]) or overall
         arm_spent = sum(j.core_s for j in mine)
         arm_left = sum(per_run * (1.0 - j.progress) for j in mine if j.state != DONE)
         spent, left = spent + arm_spent, left + arm_left
@@ -101,8 +111,49 @@ def study_status(study: Study, out: Path, workers: int = 2) -> str:
         )
     else:
         lines.append(f"core-hours: {spent / 3600:.2f} spent; no run done yet to estimate the rest")
+    if max_core_hours is not None:
+        lines.append(cap_forecast(jobs, cost, spent, max_core_hours))
     lines.append("No outcomes are shown: the report is written once the last run is done.")
     return "\n".join(lines)
+
+
+def cap_forecast(jobs: list[JobStatus], cost: dict, spent: float, cap_hours: float) -> str:
+    """Which runs a compute cap is expected to leave out: going through the runs left in study
+    order at each arm's cost per run so far, a run starts while the spent core-hours are under
+    the cap (runs going now are counted as started)."""
+    head = f"compute cap {cap_hours:g} core-hours: {spent / 3600:.2f} spent"
+    if not any(cost.values()):
+        return head + "; no run done yet to forecast what it leaves out"
+    total, cut = spent, []
+    for j in jobs:
+        if j.state == DONE:
+            continue
+        if j.state == RUNNING or total < cap_hours * 3600:
+            total += cost[j.arm] * (1.0 - j.progress)
+        else:
+            cut.append(j)
+    if not cut:
+        return head + f"; every run fits (about {total / 3600:.1f} in all)"
+    arms = [arm for arm in cost if any(j.arm == arm for j in cut)]  # the study's arm order
+    left_out = "; ".join(
+        f"{arm} seeds {seed_ranges([j.seed for j in cut if j.arm == arm])}" for arm in arms
+    )
+    return (
+        head
+        + f"; at the cost per run so far it is expected to leave out {len(cut)} runs: "
+        + (left_out)
+    )
+
+
+def seed_ranges(seeds: list[int]) -> str:
+    """[100, 101, 102, 105] -> '100-102, 105'."""
+    spans: list[list[int]] = []
+    for seed in sorted(seeds):
+        if spans and seed == spans[-1][1] + 1:
+            spans[-1][1] = seed
+        else:
+            spans.append([seed, seed])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _mean(values: list[float]) -> float:
