@@ -212,6 +212,13 @@ def test_ray_scheduling_gives_the_serial_results(tmp_path):
     assert read_csv(tmp_path / "ray" / "results.csv") == read_csv(
         tmp_path / "serial" / "results.csv"
     )
+    # With a compute cap Ray gets one job per worker at a time: one run, then the cap.
+    capped = [sys.executable, "-m", "pbml_control", "study", str(path), "--out",
+              str(tmp_path / "capped"), "--backend", "ray", "--workers", "1",
+              "--max-core-hours", "1e-9"]  # fmt: skip
+    proc = subprocess.run(capped, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "compute cap reached" in proc.stdout and "(1 runs)" in proc.stdout
     assert list(home.iterdir()) == []
 
 
