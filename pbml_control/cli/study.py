@@ -41,8 +41,9 @@ def add_parser(sub) -> None:
     )  # fmt: skip
     p.add_argument(
         "--status", action="store_true",
-        help="show runs done, running and left and the core-hours spent and left, no outcomes; "
-        "runs nothing and writes nothing",
+        help="show runs done, running and left and the core-hours spent and left, no outcomes "
+        "(with --max-core-hours: the runs the cap is expected to leave out); runs nothing and "
+        "writes nothing",
     )  # fmt: skip
     p.set_defaults(func=run)
 
