@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbml_control.experiments.common import markdown_table
-from pbml_control.running.lock import is_locked
+from pbml_control.running.lock import is_locked, lock_beside
 from pbml_control.running.run_files import read_csv
 from pbml_control.study.jobs import RESULT, core_seconds, lock_path, run_dir_of
 from pbml_control.study.spec import Study
@@ -37,7 +37,9 @@ def job_status(study: Study, out: Path, arm: str, seed: int) -> JobStatus:
     if (run_dir / RESULT).is_file():
         result = json.loads((run_dir / RESULT).read_text())
         return JobStatus(arm, seed, DONE, 1.0, result["train_s"] + result.get("probe_s", 0.0))
-    running = is_locked(lock_path(out, arm, seed))
+    # A job holds its job lock and, while it trains, its run directory's lock; a study folder
+    # written by a version before the job lock was renamed has only the second (.NAME.lock).
+    running = is_locked(lock_path(out, arm, seed)) or is_locked(lock_beside(run_dir))
     rows = _rows(run_dir)
     if not rows:
         return JobStatus(arm, seed, RUNNING if running else WAITING, 0.0, 0.0)

@@ -349,6 +349,18 @@ def test_status_counts_runs_and_cost_and_shows_no_outcome(tmp_path, capsys):
     assert "f@" not in text and "gain" not in text and "fitness" not in text
 
 
+def test_status_sees_a_run_written_under_the_older_lock_name(tmp_path):
+    """Study folders begun before the job lock was renamed (.NAME.job.lock) are written by a
+    job that holds only its run directory's lock (.NAME.lock): --status still calls it running."""
+    from pbml_control.running.lock import lock_beside
+
+    study = load_study(write(tmp_path, MOVING))
+    out = tmp_path / "out"
+    with job_lock(lock_beside(run_dir_of(out, "evolved", 5)), "an older pbml study"):
+        assert "0 done, 1 running, 0 stopped part way, 7 not started" in study_status(study, out)
+    assert "0 done, 0 running, 0 stopped part way, 8 not started" in study_status(study, out)
+
+
 def test_progress_lines_show_no_outcome(tmp_path):
     lines = []
     study = load_study(write(tmp_path, MOVING))
