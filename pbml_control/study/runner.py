@@ -29,8 +29,9 @@ from pbml_control.running.checkpoint import atomic_write_text
 from pbml_control.running.lock import folder_lock
 from pbml_control.running.run_files import create_parents
 from pbml_control.signals import die_with, interrupts_held
+from pbml_control.study.design import describe_changes
 from pbml_control.study.jobs import RESULT, run_dir_of, run_job
-from pbml_control.study.spec import Study, describe_changes
+from pbml_control.study.spec import Study
 
 DESIGN = "study.json"
 Echo = Callable[[str], None]

@@ -61,8 +61,8 @@ from typing import Any
 
 from pbml_control.errors import ConfigError, UserError
 from pbml_control.running.config import Config, load_config
-from pbml_control.running.config_io import flatten as _flatten
-from pbml_control.running.config_io import from_dict, plain_dict
+from pbml_control.running.config_io import from_dict
+from pbml_control.study.design import LATER_KEYS, design_toml, without_later
 
 KINDS = ("train", "moving", "subspace")
 MEASURES = ("probe", "in_run")
@@ -236,55 +236,14 @@ class Study:
             "seeds": self.seeds,
             **{key: value for key, value in per_arm.items() if value},
             "arms": {name: design_toml(cfg) for name, cfg in self.arms.items()},
-            "probe": _without_later(asdict(self.probe), LATER_KEYS["probe"]),
-            "hypotheses": [_without_later(asdict(h), LATER_KEYS["hypothesis"]) for h in
+            "probe": without_later(asdict(self.probe), LATER_KEYS["probe"]),
+            "hypotheses": [without_later(asdict(h), LATER_KEYS["hypothesis"]) for h in
                            self.hypotheses],
         }  # fmt: skip
 
     def fingerprint(self) -> str:
         text = json.dumps(self.resolved(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-#: Keys added to the config, the probe and the hypotheses after studies were first published,
-#: with the value that gives the behaviour from before they existed. A study's design leaves
-#: them out at that value, so a folder made before a key existed keeps its fingerprint and can
-#: be resumed and re-reported. Every new key goes here (tests/core/test_study_design.py checks).
-LATER_KEYS: dict[str, dict[str, Any]] = {
-    "config": {
-        "run.tensorboard": False,
-        "run.keep_at_rollouts": [],
-        "population.mutation.directions": 0,
-        "population.mutation.direction_modules": [],
-        "population.mutation.direction_rule": "cumulative",
-        "population.mutation.direction_rate": 0.02,
-        "population.mutation.direction_path_rate": 0.2,
-        "population.mutation.direction_scale": 1.0,
-        "population.mutation.direction_meta_rate": 0.1,
-        "population.mutation.directions_frozen": False,
-    },
-    "probe": {"score": "gain", "goal_draw": "common", "budgets": [], "swap": False},
-    "hypothesis": {"family": "primary", "probe": FINAL, "control_probe": "", "growth_from": ""},
-}
-
-
-def design_toml(cfg: Config) -> str:
-    """An arm's config as TOML, without the later keys at their old value (see `LATER_KEYS`)."""
-    import tomli_w
-
-    data = plain_dict(cfg)
-    for key, old in LATER_KEYS["config"].items():
-        *parents, leaf = key.split(".")
-        table = data
-        for part in parents:
-            table = table.get(part, {})
-        if leaf in table and table[leaf] == old:
-            del table[leaf]
-    return tomli_w.dumps(data)
-
-
-def _without_later(record: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if not (k in later and v == later[k])}
 
 
 def load_study(path: str | Path) -> Study:
@@ -473,34 +432,3 @@ def _check_hypothesis(h: Hypothesis, arms: dict[str, Config], probe: ProbeSpec) 
                 f"({have}; 'swap' needs probe.swap = true and an arm whose mutation evolves, "
                 "'budget=B' a B in probe.budgets)"
             )
-
-
-def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What differs between two resolved studies, one line per change."""
-    changes = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if a == b:
-            continue
-        if key == "arms" and isinstance(a, dict) and isinstance(b, dict):
-            for arm in sorted(set(a) | set(b)):
-                if arm not in a or arm not in b:
-                    changes.append(f"arm '{arm}' {'added' if arm in b else 'removed'}")
-                elif a[arm] != b[arm]:
-                    changes.append(f"arm '{arm}': {_first_diff(a[arm], b[arm])}")
-        elif isinstance(a, dict) and isinstance(b, dict):
-            changes += [
-                f"{key}.{k}: {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}"
-                for k in sorted(set(a) | set(b))
-                if a.get(k) != b.get(k)
-            ]
-        else:
-            changes.append(f"{key}: {json.dumps(a)} -> {json.dumps(b)}")
-    return changes
-
-
-def _first_diff(old_toml: str, new_toml: str) -> str:
-    """The config keys whose values differ between two dumped configs."""
-    flat_old, flat_new = _flatten(tomllib.loads(old_toml)), _flatten(tomllib.loads(new_toml))
-    keys = [k for k in sorted(set(flat_old) | set(flat_new)) if flat_old.get(k) != flat_new.get(k)]
-    return ", ".join(f"{k} {flat_old.get(k)!r} -> {flat_new.get(k)!r}" for k in keys)

@@ -18,12 +18,14 @@ from pbml_control.cli import main
 from pbml_control.errors import ConfigError, UserError
 from pbml_control.evolution.founders import with_initial_mutation
 from pbml_control.running.config import Config
+from pbml_control.running.config_io import flatten as _flatten
 from pbml_control.running.lock import job_lock
 from pbml_control.study import load_study, runner
+from pbml_control.study.design import LATER_KEYS
 from pbml_control.study.jobs import RESULT, TrainKind, lock_path, run_dir_of
 from pbml_control.study.probe import goal_rng, probe_goal_seeds, scores
 from pbml_control.study.report import evaluate_hypotheses, run_measure, write_report
-from pbml_control.study.spec import LATER_KEYS, Hypothesis, ProbeSpec, _flatten
+from pbml_control.study.spec import Hypothesis, ProbeSpec
 from pbml_control.study.status import study_status
 from tests.core.test_study import run as study_run
 from tests.core.test_study import write
@@ -433,6 +435,9 @@ def test_every_key_added_since_the_first_studies_is_a_later_key():
     assert hypothesis - FIRST_HYPOTHESIS == set(LATER_KEYS["hypothesis"])
     for key, old in LATER_KEYS["probe"].items():
         assert getattr(ProbeSpec(), key) == old
+    defaults = {f.name: f.default for f in fields(Hypothesis)}
+    for key, old in LATER_KEYS["hypothesis"].items():
+        assert defaults[key] == old
 
 
 @pytest.mark.slow
