@@ -143,74 +143,89 @@ class Config:
 
     def validate(self) -> Config:
         """Check values a type check cannot; raise ConfigError naming the key."""
-        if not _PLAIN_NAME.fullmatch(self.run.name) or self.run.name in (".", ".."):
-            raise ConfigError(
-                f"run.name must be a plain name (letters, digits, '.', '_', '-'; no '/'): got "
-                f"'{self.run.name}' (use --out to put the run directory elsewhere)"
-            )
-        _positive("run.generations", self.run.generations, allow_zero=True)
-        _positive("run.budget_rollouts", self.run.budget_rollouts, allow_zero=True)
-        _positive("run.budget_env_steps", self.run.budget_env_steps, allow_zero=True)
-        if not (self.run.generations or self.run.budget_rollouts or self.run.budget_env_steps):
-            raise ConfigError(
-                "run.generations is 0 and no budget is set: set run.generations, "
-                "run.budget_rollouts or run.budget_env_steps"
-            )
+        _check_run(self.run)
         for key, limit in LIMITS.items():
             section, name = key.split(".")
             value = getattr(getattr(self, section), name)
             if value > limit:
                 raise ConfigError(f"{key} must be at most {limit:,}, got {value:,}")
-        _positive("run.checkpoint_every", self.run.checkpoint_every, allow_zero=True)
-        _positive("run.keep_checkpoints", self.run.keep_checkpoints, allow_zero=True)
-        kept = self.run.keep_at_rollouts
-        if any(b <= 0 for b in kept) or kept != sorted(set(kept)):
-            raise ConfigError(
-                "run.keep_at_rollouts must list rollout budgets > 0 in increasing order, "
-                f"got {kept}"
-            )
-        _positive("task.episode_steps", self.task.episode_steps)
-        _positive("task.episodes", self.task.episodes)
-        _positive("goals.every", self.goals.every)
-        _positive("pool.workers", self.pool.workers)
-        if self.pool.workers > MAX_WORKERS:
-            raise ConfigError(
-                f"pool.workers must be at most {MAX_WORKERS} (processes per machine), got "
-                f"{self.pool.workers}; for more, use pool.backend = 'ray' on a cluster"
-            )
-        _positive("pool.chunk_size", self.pool.chunk_size)
-        _positive("pool.max_retries", self.pool.max_retries, allow_zero=True)
-        if not 0 < self.pool.job_timeout_s <= MAX_TIMEOUT_S:  # NaN fails too
-            raise ConfigError(
-                f"pool.job_timeout_s must be in (0, {MAX_TIMEOUT_S:g}] seconds, got "
-                f"{self.pool.job_timeout_s}"
-            )
-        if self.run.seed < 0:
-            raise ConfigError(f"run.seed must be >= 0, got {self.run.seed}")
-        if "max_episode_steps" in self.task.kwargs:
-            raise ConfigError("task.kwargs.max_episode_steps: set task.episode_steps instead")
+        _check_task(self.task)
+        _check_pool(self.pool)
         if self.population.size > MAX_POPULATION:
             raise ConfigError(
                 f"population.size must be at most {MAX_POPULATION}, got {self.population.size}"
             )
-        _choice("pool.backend", self.pool.backend, BACKENDS)
-        _choice("goals.schedule", self.goals.schedule, SCHEDULES)
-        _choice("goals.split", self.goals.split, ("train", "test"))
-        if self.goals.schedule == "list" and not self.goals.goals:
-            raise ConfigError("goals.goals must list at least one goal when goals.schedule='list'")
-        # A goal that the schedule would ignore is a mistake in the config, not a default.
-        if self.goals.goal and self.goals.schedule != "fixed":
-            raise ConfigError(
-                f"goals.goal is used only with goals.schedule = 'fixed' (the schedule is "
-                f"'{self.goals.schedule}'): set the schedule, or remove goals.goal"
-            )
-        if self.goals.goals and self.goals.schedule != "list":
-            raise ConfigError(
-                f"goals.goals is used only with goals.schedule = 'list' (the schedule is "
-                f"'{self.goals.schedule}'): set the schedule, or remove goals.goals"
-            )
+        _check_goals(self.goals)
         self.population.validate()
         return self
+
+
+def _check_run(run: RunConfig) -> None:
+    if not _PLAIN_NAME.fullmatch(run.name) or run.name in (".", ".."):
+        raise ConfigError(
+            f"run.name must be a plain name (letters, digits, '.', '_', '-'; no '/'): got "
+            f"'{run.name}' (use --out to put the run directory elsewhere)"
+        )
+    _positive("run.generations", run.generations, allow_zero=True)
+    _positive("run.budget_rollouts", run.budget_rollouts, allow_zero=True)
+    _positive("run.budget_env_steps", run.budget_env_steps, allow_zero=True)
+    if not (run.generations or run.budget_rollouts or run.budget_env_steps):
+        raise ConfigError(
+            "run.generations is 0 and no budget is set: set run.generations, "
+            "run.budget_rollouts or run.budget_env_steps"
+        )
+    _positive("run.checkpoint_every", run.checkpoint_every, allow_zero=True)
+    _positive("run.keep_checkpoints", run.keep_checkpoints, allow_zero=True)
+    kept = run.keep_at_rollouts
+    if any(b <= 0 for b in kept) or kept != sorted(set(kept)):
+        raise ConfigError(
+            f"run.keep_at_rollouts must list rollout budgets > 0 in increasing order, got {kept}"
+        )
+    if run.seed < 0:
+        raise ConfigError(f"run.seed must be >= 0, got {run.seed}")
+
+
+def _check_task(task: TaskConfig) -> None:
+    _positive("task.episode_steps", task.episode_steps)
+    _positive("task.episodes", task.episodes)
+    if "max_episode_steps" in task.kwargs:
+        raise ConfigError("task.kwargs.max_episode_steps: set task.episode_steps instead")
+
+
+def _check_pool(pool: PoolConfig) -> None:
+    _positive("pool.workers", pool.workers)
+    if pool.workers > MAX_WORKERS:
+        raise ConfigError(
+            f"pool.workers must be at most {MAX_WORKERS} (processes per machine), got "
+            f"{pool.workers}; for more, use pool.backend = 'ray' on a cluster"
+        )
+    _positive("pool.chunk_size", pool.chunk_size)
+    _positive("pool.max_retries", pool.max_retries, allow_zero=True)
+    if not 0 < pool.job_timeout_s <= MAX_TIMEOUT_S:  # NaN fails too
+        raise ConfigError(
+            f"pool.job_timeout_s must be in (0, {MAX_TIMEOUT_S:g}] seconds, got "
+            f"{pool.job_timeout_s}"
+        )
+    _choice("pool.backend", pool.backend, BACKENDS)
+
+
+def _check_goals(goals: GoalConfig) -> None:
+    _positive("goals.every", goals.every)
+    _choice("goals.schedule", goals.schedule, SCHEDULES)
+    _choice("goals.split", goals.split, ("train", "test"))
+    if goals.schedule == "list" and not goals.goals:
+        raise ConfigError("goals.goals must list at least one goal when goals.schedule='list'")
+    # A goal that the schedule would ignore is a mistake in the config, not a default.
+    if goals.goal and goals.schedule != "fixed":
+        raise ConfigError(
+            f"goals.goal is used only with goals.schedule = 'fixed' (the schedule is "
+            f"'{goals.schedule}'): set the schedule, or remove goals.goal"
+        )
+    if goals.goals and goals.schedule != "list":
+        raise ConfigError(
+            f"goals.goals is used only with goals.schedule = 'list' (the schedule is "
+            f"'{goals.schedule}'): set the schedule, or remove goals.goals"
+        )
 
 
 def _positive(key: str, value: int, allow_zero: bool = False) -> None:
