@@ -54,7 +54,9 @@ def main() -> None:
     parser.add_argument("study")
     parser.add_argument("out")
     parser.add_argument("--cap", type=float, required=True)
-    parser.add_argument("--every", type=float, default=3.0)
+    parser.add_argument(
+        "--every", type=float, default=3.0, help="seconds between looks near the cap"
+    )
     args = parser.parse_args()
     study, out = load_study(args.study), Path(args.out)
     held: dict[tuple[str, int], int] = {}  # job -> fd of the lock we hold
@@ -85,7 +87,7 @@ def main() -> None:
 
     while not (out / "study.json").is_file():  # the study makes its folder first
         time.sleep(args.every)
-    closed = False
+    closed, spent = False, 0.0
     while True:
         pending = [job for job in study.jobs() if not started(job)]
         if not pending:
@@ -104,7 +106,8 @@ def main() -> None:
         if closed:  # every run not started stays locked: a worker that tries one stops the study
             for job in pending:
                 hold(job)
-        time.sleep(args.every)
+        near = closed or spent / 3600 > args.cap - 0.2  # far from the cap, look once a minute
+        time.sleep(args.every if near else 60.0)
     for job in list(held):
         release(job)
 
