@@ -59,10 +59,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     study, out = load_study(args.study), Path(args.out)
-    held: dict[tuple[str, int], int] = {}  # job -> fd of the lock we hold
+    held: dict[tuple[str, int], int] = {}  # job -> fd of the lock we hold (till we exit)
 
     def started(job) -> bool:
-        return (run_dir_of(out, *job) / RESULT).is_file() or run_dir_of(out, *job).exists()
+        return run_dir_of(out, *job).exists()  # a run makes its folder when it starts
 
     def hold(job) -> None:
         if job in held:
@@ -79,11 +79,6 @@ def main() -> None:
             os.close(fd)
             return
         held[job] = fd
-
-    def release(job) -> None:
-        fd = held.pop(job, None)
-        if fd is not None:
-            os.close(fd)
 
     while not (out / "study.json").is_file():  # the study makes its folder first
         time.sleep(args.every)
@@ -108,8 +103,6 @@ def main() -> None:
                 hold(job)
         near = closed or spent / 3600 > args.cap - 0.2  # far from the cap, look once a minute
         time.sleep(args.every if near else 60.0)
-    for job in list(held):
-        release(job)
 
 
 if __name__ == "__main__":
