@@ -126,7 +126,9 @@ def verdict(result: PairedResult, p_holm: float) -> str:
 
 
 def results_rows(results: Results) -> list[dict[str, Any]]:
-    """results.csv: one row per run and probe."""
+    """results.csv: one row per run, probe set and probe ('final' first, then the run's other
+    probe sets in name order), with the run's own measures (`run:NAME`) on every row, so that
+    every hypothesis measure recomputes from this file alone. A column a run lacks is empty."""
     rows = []
     for (arm, seed), r in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         run = {
@@ -135,15 +137,20 @@ def results_rows(results: Results) -> list[dict[str, Any]]:
             "in_run_late": r["in_run"]["late"], "in_run_trend": r["in_run"]["trend"],
             "cpu": r["machine"]["cpu"],
         }  # fmt: skip
-        for p in r["probes"]:
-            rows.append({**run, **{k: v for k, v in p.items() if k != "curve"}})
+        metrics = {f"run:{k}": v for k, v in sorted(r.get("run_metrics", {}).items())}
+        for probe_set in [FINAL, *sorted(r.get("probe_sets", {}))]:
+            for p in probe_rows(r, probe_set):
+                probe = {k: v for k, v in p.items() if k != "curve"}
+                rows.append({**run, "probe_set": probe_set, **probe, **metrics})
     return rows
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Rows as CSV; the columns are every key of every row, in the order first seen."""
     buffer = io.StringIO()
     if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
     atomic_write_text(path, buffer.getvalue())

@@ -20,12 +20,13 @@ from pbml_control.evolution.founders import with_initial_mutation
 from pbml_control.running.config import Config
 from pbml_control.running.config_io import flatten as _flatten
 from pbml_control.running.lock import job_lock
+from pbml_control.running.run_files import read_csv
 from pbml_control.study import load_study, runner
 from pbml_control.study.design import LATER_KEYS
 from pbml_control.study.jobs import RESULT, TrainKind, lock_path, run_dir_of
 from pbml_control.study.probe import goal_rng, probe_goal_seeds, scores
 from pbml_control.study.report import evaluate_hypotheses, run_measure, write_report
-from pbml_control.study.spec import Hypothesis, ProbeSpec
+from pbml_control.study.spec import FINAL, Hypothesis, ProbeSpec, measure_score
 from pbml_control.study.status import study_status
 from tests.core.test_study import run as study_run
 from tests.core.test_study import write
@@ -203,6 +204,36 @@ def test_per_seed_goals_and_env_seeds_are_per_seed_and_common_ones_are_not():
     ]  # fmt: skip
 
 
+def assert_hypotheses_recompute_from_csv(study, results, out: Path) -> None:
+    """Every hypothesis measure of every run, in every probe set it is tested on, is the same
+    number from results.csv alone as from the runs' results."""
+    rows = read_csv(out / "results.csv")
+    checked = 0
+    for h in study.hypotheses:
+        score, generation = measure_score(h.measure, study.probe)
+        wanted = {(h.treatment, h.probe), (h.control, h.control_set)}
+        if h.growth_from:
+            wanted |= {(h.treatment, h.growth_from), (h.control, h.growth_from)}
+        for (arm, seed), result in results.items():
+            for a, probe_set in wanted:
+                if a != arm:
+                    continue
+                mine = [r for r in rows if r["arm"] == arm and int(r["seed"]) == seed]
+                if score.startswith("run:"):
+                    from_csv = float(mine[0][score])
+                elif generation is None:
+                    from_csv = float(mine[0]["in_run_trend"])
+                else:
+                    values = [float(r[f"{score}@{generation}"]) for r in mine
+                              if r["probe_set"] == probe_set]  # fmt: skip
+                    assert values, (h.name, arm, seed, probe_set)
+                    from_csv = float(np.nanmean(values))
+                expected = run_measure(result, h.measure, study, probe_set)
+                assert from_csv == pytest.approx(expected, rel=1e-12, nan_ok=True), h.name
+                checked += 1
+    assert checked and {r["probe_set"] for r in rows} >= {FINAL}
+
+
 # --- a whole toy study --------------------------------------------------------------------
 
 
@@ -229,6 +260,7 @@ def test_toy_study_with_swap_families_and_arm_seeds(tmp_path):
     assert "## Primary hypotheses" in report and "## Secondary hypotheses" in report
     assert "H-swap: evolved > evolved [swap]" in report and "power for d_z" in report
     assert "probe f@3" in report
+    assert_hypotheses_recompute_from_csv(study, results, tmp_path / "out")
 
 
 def test_swap_probe_is_the_final_probe_when_mutation_is_the_initial_one(tmp_path):
@@ -278,6 +310,7 @@ def test_budget_probes_start_from_the_state_where_the_budget_was_reached(tmp_pat
             ), key
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Growth with training" in report and "| 60 (final) |" in report
+    assert_hypotheses_recompute_from_csv(study, results, tmp_path / "out")
 
 
 def test_a_run_without_its_kept_checkpoint_says_so(tmp_path):
@@ -466,6 +499,7 @@ def test_a_train_study_with_directions_measures_velocity_alignment(tmp_path):
         "| P2: evolved > frozen | run:velocity_alignment | 1 |"
         in (tmp_path / "out" / "report.md").read_text()
     )
+    assert_hypotheses_recompute_from_csv(study, results, tmp_path / "out")
 
 
 def test_the_pre_registered_studies_load():
