@@ -3,7 +3,9 @@
 A study that runs over many sittings is read only through this until its last run is done
 (results are looked at once, in the report), so the status says which runs are done, running,
 stopped part way or not started, the core-hours spent and an estimate of those left, and
-nothing a run measured.
+nothing a run measured. It also warns of a hypothesis whose forecast pairs (all its seeds, or
+what a compute cap is expected to leave) are too few for the exact Wilcoxon test to pass Holm's
+first step in its family: a design fact, known before any outcome.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pbml_control.experiments.common import markdown_table
 from pbml_control.running.lock import is_locked, lock_beside
 from pbml_control.running.run_files import read_csv
 from pbml_control.study.jobs import RESULT, core_seconds, lock_path, run_dir_of
+from pbml_control.study.report import ALPHA, families, paired_seeds
 from pbml_control.study.spec import Study
 
 DONE, RUNNING, STOPPED, WAITING = "done", "running", "stopped part way", "not started"
@@ -113,19 +116,24 @@ def study_status(
         )
     else:
         lines.append(f"core-hours: {spent / 3600:.2f} spent; no run done yet to estimate the rest")
+    cut: list[JobStatus] = []
     if max_core_hours is not None:
-        lines.append(cap_forecast(jobs, cost, spent, max_core_hours))
+        text, cut = cap_forecast(jobs, cost, spent, max_core_hours)
+        lines.append(text)
+    lines.extend(pair_warnings(study, {(j.arm, j.seed) for j in cut}))
     lines.append("No outcomes are shown: the report is written once the last run is done.")
     return "\n".join(lines)
 
 
-def cap_forecast(jobs: list[JobStatus], cost: dict, spent: float, cap_hours: float) -> str:
-    """Which runs a compute cap is expected to leave out: going through the runs left in study
-    order at each arm's cost per run so far, a run starts while the spent core-hours are under
-    the cap (runs going now are counted as started)."""
+def cap_forecast(
+    jobs: list[JobStatus], cost: dict, spent: float, cap_hours: float
+) -> tuple[str, list[JobStatus]]:
+    """Which runs a compute cap is expected to leave out, as text and as a list: going through
+    the runs left in study order at each arm's cost per run so far, a run starts while the
+    spent core-hours are under the cap (runs going now are counted as started)."""
     head = f"compute cap {cap_hours:g} core-hours: {spent / 3600:.2f} spent"
     if not any(cost.values()):
-        return head + "; no run done yet to forecast what it leaves out"
+        return head + "; no run done yet to forecast what it leaves out", []
     total, cut = spent, []
     for j in jobs:
         if j.state == DONE:
@@ -135,16 +143,46 @@ def cap_forecast(jobs: list[JobStatus], cost: dict, spent: float, cap_hours: flo
         else:
             cut.append(j)
     if not cut:
-        return head + f"; every run fits (about {total / 3600:.1f} in all)"
+        return head + f"; every run fits (about {total / 3600:.1f} in all)", []
     arms = [arm for arm in cost if any(j.arm == arm for j in cut)]  # the study's arm order
     left_out = "; ".join(
         f"{arm} seeds {seed_ranges([j.seed for j in cut if j.arm == arm])}" for arm in arms
     )
-    return (
-        head
-        + f"; at the cost per run so far it is expected to leave out {len(cut)} runs: "
-        + (left_out)
-    )
+    text = f"{head}; at the cost per run so far it is expected to leave out {len(cut)} runs: "
+    return text + left_out, cut
+
+
+def pair_warnings(study: Study, left_out: set[tuple[str, int]]) -> list[str]:
+    """A line per hypothesis whose pairs (its seeds less the runs left out) are too few to pass
+    Holm's first step in its family: with n pairs and no ties the smallest one-sided exact
+    Wilcoxon p is 2^-n, and Holm compares a family's smallest p with alpha / m. Such a
+    hypothesis can be supported only after j others of its family were (its p is then compared
+    with alpha / (m - j)), or never if even alpha itself is out of reach."""
+    lines = []
+    for family in families(study):
+        members = [h for h in study.hypotheses if h.family == family]
+        m = len(members)
+        for h in members:
+            n = sum(
+                (h.treatment, s) not in left_out and (h.control, s) not in left_out
+                for s in paired_seeds(study, h)
+            )
+            smallest = 0.5**n
+            if smallest < ALPHA / m:
+                continue
+            need = next((j for j in range(m) if smallest < ALPHA / (m - j)), None)
+            head = (
+                f"warning: {h.name} ({family}, Holm over {m}) has {n} pairs"
+                + (" after the cap" if left_out else "")
+                + f": the smallest one-sided Wilcoxon p at {n} pairs is 1/{2**n} = "
+                f"{smallest:.4f}, not below {ALPHA:g}/{m}"
+            )
+            lines.append(
+                head + "; it cannot be supported whatever the data"
+                if need is None
+                else head + f"; it can be supported only after {need} other {family} hypotheses are"
+            )
+    return lines
 
 
 def seed_ranges(seeds: list[int]) -> str:

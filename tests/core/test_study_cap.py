@@ -82,3 +82,24 @@ def test_the_cli_cap_reaches_the_report_and_its_command(tmp_path, capsys):
     status = ["study", str(path), "--out", str(out), "--status", "--max-core-hours", "1e-9"]
     assert main(status) == 0
     assert "expected to leave out 7 runs" in capsys.readouterr().out
+
+
+def test_status_warns_of_hypotheses_with_too_few_pairs_for_holm(tmp_path):
+    from pbml_control.study.status import pair_warnings
+
+    six = MOVING.replace("seeds = [5, 6, 7]", "seeds = [5, 6, 7, 8, 9, 10]")
+    study = load_study(write(tmp_path, six))
+    # Six pairs pass a family of two's first step (1/64 < 0.05/2); two never pass 0.05.
+    assert pair_warnings(study, set()) == [
+        "warning: S-truncation (secondary, Holm over 2) has 2 pairs: the smallest one-sided "
+        "Wilcoxon p at 2 pairs is 1/4 = 0.2500, not below 0.05/2; it cannot be supported "
+        "whatever the data"
+    ]
+    # A cap that leaves out one frozen run: 5 pairs (1/32) need the other primary one first.
+    (line,) = [w for w in pair_warnings(study, {("frozen", 10)}) if "H1 " in w]
+    assert "H1 (primary, Holm over 2) has 5 pairs after the cap" in line
+    assert line.endswith("only after 1 other primary hypotheses are")
+    # --status says it from the design alone, before any run: no outcome is needed.
+    small = load_study(write(tmp_path, MOVING, "small.toml"))
+    text = study_status(small, tmp_path / "none")
+    assert "warning: H1 (primary, Holm over 2) has 3 pairs" in text

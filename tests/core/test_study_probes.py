@@ -378,6 +378,11 @@ def test_status_counts_runs_and_cost_and_shows_no_outcome(tmp_path, capsys):
     assert "6 (100%)" in text  # the running run's seed and progress
     text = study_status(study, out)
     assert "7 done, 0 running, 1 stopped part way" in text
+    # Warnings of too few pairs are design facts (names, pair counts, 2^-n), made before runs.
+    assert [w for w in text.splitlines() if w.startswith("warning: ")] == study_status(
+        study, tmp_path / "nothing_run"
+    ).splitlines()[-5:-1]
+    text = "\n".join(w for w in text.splitlines() if not w.startswith("warning: "))
     outcomes = [f"{v:.2f}" for r in results.values() for p in r["probes"] for v in p["curve"]]
     outcomes += [f"{r['final_fitness_max']:.2f}" for r in results.values()]
     assert not [o for o in outcomes if o in text and o not in ("0.00", "-0.00")]
