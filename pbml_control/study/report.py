@@ -22,6 +22,7 @@ import numpy as np
 from pbml_control.experiments.common import markdown_table
 from pbml_control.running.checkpoint import atomic_write_text
 from pbml_control.study import machine
+from pbml_control.study.pairing import ALPHA, families, paired_seeds
 from pbml_control.study.probe import scores
 from pbml_control.study.spec import FINAL, Hypothesis, Study, measure_score
 from pbml_control.study.stats import (
@@ -34,7 +35,6 @@ from pbml_control.study.stats import (
 )
 
 Results = dict[tuple[str, int], dict[str, Any]]
-ALPHA = 0.05
 
 
 def probe_rows(result: dict[str, Any], probe_set: str = FINAL) -> list[dict[str, Any]]:
@@ -71,12 +71,6 @@ def per_seed(
     ])  # fmt: skip
 
 
-def paired_seeds(study: Study, h: Hypothesis) -> list[int]:
-    """The seeds both arms of a hypothesis run."""
-    theirs = set(study.seeds_of(h.control))
-    return [s for s in study.seeds_of(h.treatment) if s in theirs]
-
-
 def hypothesis_scores(study: Study, results: Results, h: Hypothesis):
     """Per paired seed, (treatment, control) values of a hypothesis; with `growth_from`, the
     paired difference at `probe` and at `growth_from` (their difference is the growth)."""
@@ -104,12 +98,6 @@ def evaluate_hypotheses(study: Study, results: Results) -> list[tuple[Any, Paire
         for i, p in zip(members, holm([tested[i][1].p_value for i in members]), strict=True):
             adjusted[i] = p
     return [(h, r, p) for (h, r), p in zip(tested, adjusted, strict=True)]
-
-
-def families(study: Study) -> list[str]:
-    """Hypothesis families in the order they first appear ('primary' first if present)."""
-    seen = list(dict.fromkeys(h.family for h in study.hypotheses))
-    return sorted(seen, key=lambda f: f != "primary")
 
 
 def design_power(r: PairedResult, family_size: int) -> tuple[float, float]:

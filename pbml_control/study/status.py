@@ -18,7 +18,7 @@ from pbml_control.experiments.common import markdown_table
 from pbml_control.running.lock import is_locked, lock_beside
 from pbml_control.running.run_files import read_csv
 from pbml_control.study.jobs import RESULT, core_seconds, lock_path, run_dir_of
-from pbml_control.study.report import ALPHA, families, paired_seeds
+from pbml_control.study.pairing import pair_warnings
 from pbml_control.study.spec import Study
 
 DONE, RUNNING, STOPPED, WAITING = "done", "running", "stopped part way", "not started"
@@ -150,39 +150,6 @@ def cap_forecast(
     )
     text = f"{head}; at the cost per run so far it is expected to leave out {len(cut)} runs: "
     return text + left_out, cut
-
-
-def pair_warnings(study: Study, left_out: set[tuple[str, int]]) -> list[str]:
-    """A line per hypothesis whose pairs (its seeds less the runs left out) are too few to pass
-    Holm's first step in its family: with n pairs and no ties the smallest one-sided exact
-    Wilcoxon p is 2^-n, and Holm compares a family's smallest p with alpha / m. Such a
-    hypothesis can be supported only after j others of its family were (its p is then compared
-    with alpha / (m - j)), or never if even alpha itself is out of reach."""
-    lines = []
-    for family in families(study):
-        members = [h for h in study.hypotheses if h.family == family]
-        m = len(members)
-        for h in members:
-            n = sum(
-                (h.treatment, s) not in left_out and (h.control, s) not in left_out
-                for s in paired_seeds(study, h)
-            )
-            smallest = 0.5**n
-            if smallest < ALPHA / m:
-                continue
-            need = next((j for j in range(m) if smallest < ALPHA / (m - j)), None)
-            head = (
-                f"warning: {h.name} ({family}, Holm over {m}) has {n} pairs"
-                + (" after the cap" if left_out else "")
-                + f": the smallest one-sided Wilcoxon p at {n} pairs is 1/{2**n} = "
-                f"{smallest:.4f}, not below {ALPHA:g}/{m}"
-            )
-            lines.append(
-                head + "; it cannot be supported whatever the data"
-                if need is None
-                else head + f"; it can be supported only after {need} other {family} hypotheses are"
-            )
-    return lines
 
 
 def seed_ranges(seeds: list[int]) -> str:

@@ -85,7 +85,7 @@ def test_the_cli_cap_reaches_the_report_and_its_command(tmp_path, capsys):
 
 
 def test_status_warns_of_hypotheses_with_too_few_pairs_for_holm(tmp_path):
-    from pbml_control.study.status import pair_warnings
+    from pbml_control.study.pairing import pair_warnings
 
     six = MOVING.replace("seeds = [5, 6, 7]", "seeds = [5, 6, 7, 8, 9, 10]")
     study = load_study(write(tmp_path, six))
