@@ -39,7 +39,8 @@ from pbml_control.study.probe import (
     probe_selection,
     scores,
 )
-from pbml_control.study.spec import FINAL, SWAP, ProbeSpec, Study
+from pbml_control.study.probe_spec import FINAL, SWAP, ProbeSpec
+from pbml_control.study.spec import Study
 
 RESULT = "probe.json"
 #: A run's mutation series, kept small in the study folder (the bulky run files are not kept).

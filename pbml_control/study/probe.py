@@ -43,7 +43,7 @@ from pbml_control.evolution.founders import restarted
 from pbml_control.evolution.genome import Population
 from pbml_control.evolution.selection import SelectionConfig
 from pbml_control.running.config import Config
-from pbml_control.study.spec import ProbeSpec
+from pbml_control.study.probe_spec import ProbeSpec
 
 
 def scores(curve: np.ndarray, at: list[int], reference: float) -> dict[str, float]:

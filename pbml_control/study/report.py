@@ -24,7 +24,8 @@ from pbml_control.running.checkpoint import atomic_write_text
 from pbml_control.study import machine
 from pbml_control.study.pairing import ALPHA, families, paired_seeds
 from pbml_control.study.probe import scores
-from pbml_control.study.spec import FINAL, Hypothesis, Study, measure_score
+from pbml_control.study.probe_spec import FINAL, measure_score
+from pbml_control.study.spec import Hypothesis, Study
 from pbml_control.study.stats import (
     PairedResult,
     effect_size,
@@ -201,7 +202,7 @@ def growth_section(study: Study, results: Results) -> str:
     growing = [h for h in study.hypotheses if h.growth_from]
     if not growing or not study.probe.budgets:
         return ""
-    from pbml_control.study.spec import budget_set
+    from pbml_control.study.probe_spec import budget_set
 
     sets = [budget_set(b) for b in study.probe.budgets] + [FINAL]
     final = max(study.arms[a].run.budget_rollouts for a in study.arms)

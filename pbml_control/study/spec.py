@@ -63,71 +63,13 @@ from pbml_control.errors import ConfigError, UserError
 from pbml_control.running.config import Config, load_config
 from pbml_control.running.config_io import from_dict
 from pbml_control.study.design import LATER_KEYS, design_toml, without_later
+from pbml_control.study.probe_spec import FINAL, PLAIN, ProbeSpec, check_probe, measure_generation
 
 KINDS = ("train", "moving", "subspace")
-MEASURES = ("probe", "in_run")
-SCORES = ("gain", "f")
-GOAL_DRAWS = ("common", "per_seed")
-#: The probe set every run has: its final population, as it is.
-FINAL = "final"
-_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
 #: What a run, study or arm name may be (it becomes a folder name), as for run.name.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
-#: The final genomes with every mutation function reset to the initial one (`probe.swap`).
-SWAP = "swap"
 #: Most seeds a study may run.
 MAX_SEEDS = 10_000
-#: Limits that keep a probe finite (a typo of 10**9 goals would never end).
-MAX_PROBE = {"goals": 1_000, "env_seeds": 100, "generations": 10_000, "population": 100_000}
-
-
-@dataclass
-class ProbeSpec:
-    #: K: held-out goals (the task's 'test' split) every final population is moved to.
-    goals: int = 3
-    #: S: environment seeds per goal.
-    env_seeds: int = 2
-    #: G: generations of evolution on each probe goal.
-    generations: int = 10
-    #: Generations at which the normalised gain is reported.
-    at: list[int] = field(default_factory=lambda: [1, 3, 5, 10])
-    #: The generation whose gain the 'probe' hypotheses test.
-    primary: int = 5
-    #: The selection every arm's population is probed with (same for all arms).
-    strategy: str = "truncation"
-    #: Genomes the probe evolves (a final population of another size is resampled by share).
-    population: int = 64
-    #: The fitness gains are normalised towards: gain = (f_g - f_0) / (reference - f_0).
-    reference: float = 0.0
-    #: Seed of the probe goals (common to every arm and seed).
-    seed: int = 12345
-    #: In-run measure: generations after a goal change whose normalised gain is the recovery.
-    horizon: int = 5
-    #: The score 'probe' hypotheses test: 'gain' (normalised gain, above) or 'f' (the best
-    #: fitness after g probe generations, f_g: performance after g learning steps, the
-    #: meta-learning objective of Frans & Witkowski 2021). Both are reported.
-    score: str = "gain"
-    #: 'common': the same K goals for every run (drawn from `seed`); 'per_seed': K goals for
-    #: each study seed, stratified over the test split's bands, shared by the arms of a seed,
-    #: each goal with its own environment seeds.
-    goal_draw: str = "common"
-    #: Rollout budgets at which each run is probed too, from the checkpoints it keeps there
-    #: (`run.keep_at_rollouts`, set by the study): the probe sets 'budget=B'.
-    budgets: list[int] = field(default_factory=list)
-    #: Also probe the final genomes of every arm whose mutation function evolves with every
-    #: mutation function reset to the initial one (the probe set 'swap'): same weights, goals
-    #: and seeds, so 'final' vs 'swap' is perfectly paired.
-    swap: bool = False
-
-    def probe_sets(self, frozen: bool) -> list[str]:
-        """Names of the probe sets a run of an arm gets ('swap' only where mutation evolves)."""
-        sets = [FINAL] + [budget_set(b) for b in self.budgets]
-        return sets + ([SWAP] if self.swap and not frozen else [])
-
-
-def budget_set(budget: int) -> str:
-    """The name of the probe set taken where a run had spent ``budget`` rollouts."""
-    return f"budget={budget}"
 
 
 @dataclass
@@ -301,7 +243,7 @@ def _build(data: dict[str, Any], path: Path) -> Study:
         cfg.pool.backend = "serial"  # the study spreads runs over cores, one core per run
         arms[name] = cfg
     probe = from_dict(ProbeSpec, data.get("probe", {}), prefix="probe")
-    _check_probe(probe)
+    check_probe(probe)
     if probe.budgets:
         if head.kind != "train":
             raise ConfigError("probe.budgets needs study.kind = 'train' (runs that checkpoint)")
@@ -350,58 +292,6 @@ def _keep_budgets(name: str, cfg: Config, budgets: list[int]) -> None:
     cfg.run.keep_at_rollouts = sorted(set(cfg.run.keep_at_rollouts) | set(budgets))
 
 
-def _check_probe(p: ProbeSpec) -> None:
-    for key in ("goals", "env_seeds", "generations", "population", "horizon"):
-        value = getattr(p, key)
-        if value < 1 or value > MAX_PROBE.get(key, value):
-            limit = MAX_PROBE.get(key)
-            bound = f" and <= {limit:,}" if limit else ""
-            raise ConfigError(f"probe.{key} must be >= 1{bound}, got {value}")
-    if p.score not in SCORES:
-        raise ConfigError(f"probe.score must be one of {', '.join(SCORES)}; got '{p.score}'")
-    if p.goal_draw not in GOAL_DRAWS:
-        raise ConfigError(
-            f"probe.goal_draw must be one of {', '.join(GOAL_DRAWS)}; got '{p.goal_draw}'"
-        )
-    if any(b <= 0 for b in p.budgets) or p.budgets != sorted(set(p.budgets)):
-        raise ConfigError(f"probe.budgets must be increasing rollout counts > 0, got {p.budgets}")
-    if not p.at or any(g < 1 or g > p.generations for g in p.at):
-        raise ConfigError(f"probe.at must list generations in 1..{p.generations}, got {p.at}")
-    if len(set(p.at)) != len(p.at):
-        twice = sorted({g for g in p.at if p.at.count(g) > 1})
-        raise ConfigError(f"probe.at lists generation(s) {twice} twice; list each once")
-    if p.primary not in p.at:
-        raise ConfigError(f"probe.primary ({p.primary}) must be one of probe.at {p.at}")
-
-
-def measure_generation(measure: str, probe: ProbeSpec) -> int | None:
-    """The probe generation a measure reads (None for 'in_run'); ConfigError if unknown."""
-    return measure_score(measure, probe)[1]
-
-
-def measure_score(measure: str, probe: ProbeSpec) -> tuple[str, int | None]:
-    """(score 'f' or 'gain', generation) a measure reads; ('in_run', None) for 'in_run' and
-    ('run:NAME', None) for a run metric (a number the kind measures on the whole run, e.g.
-    'run:tracking', or the subspace world's 'run:alignment').
-
-    'probe' is the study's score at probe.primary, 'probe@G' the study's score at G, 'f@G' and
-    'gain@G' name the score; G must be one of probe.at."""
-    if measure == "in_run":
-        return "in_run", None
-    if measure.startswith("run:") and _PLAIN.fullmatch(measure[4:]):
-        return measure, None
-    if measure == "probe":
-        return probe.score, probe.primary
-    score, _, generation = measure.partition("@")
-    score = probe.score if score == "probe" else score
-    if score in SCORES and generation.isdigit() and int(generation) in probe.at:
-        return score, int(generation)
-    raise ConfigError(
-        f"measure '{measure}' is not 'probe', 'in_run', 'run:NAME', or 'probe@G', 'f@G', "
-        f"'gain@G' with G in {probe.at}"
-    )
-
-
 def _check_hypothesis(h: Hypothesis, arms: dict[str, Config], probe: ProbeSpec) -> None:
     for role in ("treatment", "control"):
         arm = getattr(h, role)
@@ -416,7 +306,7 @@ def _check_hypothesis(h: Hypothesis, arms: dict[str, Config], probe: ProbeSpec) 
         )
     if not math.isfinite(h.margin) or h.margin < 0:
         raise ConfigError(f"hypothesis {h.name}: margin must be a finite number >= 0")
-    if not h.family or not _PLAIN.fullmatch(h.family):
+    if not h.family or not PLAIN.fullmatch(h.family):
         raise ConfigError(f"hypothesis {h.name}: family must be a plain word, got '{h.family}'")
     if measure_generation(h.measure, probe) is None:
         if sets != (FINAL, FINAL):

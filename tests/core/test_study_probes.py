@@ -25,8 +25,9 @@ from pbml_control.study import load_study, runner
 from pbml_control.study.design import LATER_KEYS
 from pbml_control.study.jobs import RESULT, TrainKind, lock_path, run_dir_of
 from pbml_control.study.probe import goal_rng, probe_goal_seeds, scores
+from pbml_control.study.probe_spec import FINAL, ProbeSpec, measure_score
 from pbml_control.study.report import evaluate_hypotheses, run_measure, write_report
-from pbml_control.study.spec import FINAL, Hypothesis, ProbeSpec, measure_score
+from pbml_control.study.spec import Hypothesis
 from pbml_control.study.status import study_status
 from tests.core.test_study import run as study_run
 from tests.core.test_study import write
