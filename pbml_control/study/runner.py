@@ -206,9 +206,15 @@ def stop_workers(executor: ProcessPoolExecutor) -> None:
     """Stop a study's jobs now (Ctrl-C, SIGTERM, a failed job): queued jobs are cancelled and
     the running ones get SIGTERM, on which a run checkpoints its last whole generation and
     ends, so nothing keeps training after the study has said it stopped (a worker would
-    otherwise take the next job already in its queue)."""
+    otherwise take the next job already in its queue).
+
+    The executor's manager thread is joined last: `shutdown(wait=False)` forgets it, and if it
+    is still closing its wakeup pipe when the interpreter exits, Python 3.11's exit hook writes
+    to the closed pipe and prints an "OSError: Bad file descriptor" traceback after the study
+    has said it stopped."""
     with interrupts_held():
         processes = list((getattr(executor, "_processes", None) or {}).values())
+        manager = getattr(executor, "_executor_manager_thread", None)
         executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
@@ -217,6 +223,9 @@ def stop_workers(executor: ProcessPoolExecutor) -> None:
             process.join(timeout=60)
             if process.is_alive():
                 process.kill()
+                process.join(timeout=10)
+        if manager is not None:
+            manager.join(timeout=60)
 
 
 def _ray(study, out, pending, workers, address, gate, finished) -> None:

@@ -411,6 +411,7 @@ def test_a_sigtermed_study_stops_its_workers_at_once(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=90)
     assert proc.returncode == 143, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
     assert time.monotonic() - started < 60
     time.sleep(1.0)
     assert not still_written(out, 2.0)

@@ -139,6 +139,37 @@ def test_process_scheduling_gives_the_serial_results(tmp_path):
     assert a == b
 
 
+def test_stopping_a_study_pool_leaves_no_worker_or_manager_thread_behind(monkeypatch):
+    """A study stopped by SIGTERM exits with nothing of its pool still running; a manager thread
+    left closing its wakeup pipe made Python's exit hook print an EBADF traceback. The manager
+    is slowed down here so that the race it lost at exit is lost every time without the join."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import process as futures_process
+
+    closing = futures_process._ExecutorManagerThread.join_executor_internals
+
+    def slow_close(self):
+        time.sleep(1.0)
+        closing(self)
+
+    monkeypatch.setattr(
+        futures_process._ExecutorManagerThread, "join_executor_internals", slow_close
+    )
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as executor:
+        futures = [executor.submit(time.sleep, 60) for _ in range(4)]
+        while not any(f.running() for f in futures):
+            time.sleep(0.05)
+        processes = list(executor._processes.values())
+        manager = executor._executor_manager_thread
+        runner.stop_workers(executor)
+        assert not manager.is_alive()
+        assert not any(process.is_alive() for process in processes)
+        assert sum(f.cancelled() for f in futures) >= 2  # the queued jobs never start
+
+
 def test_a_changed_study_file_is_refused_naming_the_change(tmp_path):
     path = write(tmp_path, MOVING)
     run(path, tmp_path / "out", workers=1)
