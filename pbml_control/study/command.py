@@ -43,5 +43,6 @@ def study_and_report(
     if max_core_hours is not None:
         command += f" --max-core-hours {max_core_hours:g}"
     with folder_lock(out, "study folder"):
-        path = write_report(study, out, results, command, elapsed_since(start), max_core_hours)
+        wall = None if report_only else elapsed_since(start)
+        path = write_report(study, out, results, command, wall, max_core_hours)
     return path, len(results)

@@ -300,9 +300,11 @@ def write_report(
     out: Path,
     results: Results,
     command: str,
-    wall: str,
+    wall: str | None,
     max_core_hours: float | None = None,
 ) -> Path:
+    """Write results.csv, report.md and the plots. ``wall``: this sitting's wall time, or None
+    when this sitting ran nothing (``--report-only``), so a report never claims "0 s"."""
     from pbml_control.study import figures
 
     write_csv(out / "results.csv", results_rows(results))
@@ -311,7 +313,7 @@ def write_report(
     parts = [
         f"# Study: {study.head.name}", "", study.head.description, "",
         f"Status: {status}. Command: `{command}`. Run time: {_compute(results)} summed over "
-        f"runs (one core each); this sitting's wall time: {wall}.",
+        f"runs (one core each)" + (f"; this sitting's wall time: {wall}." if wall else "."),
         f"Seeds: {study.seeds}. Design fingerprint: {study.fingerprint()} (study.json).", "",
         _probe_text(study), "", hypothesis_section(study, tested), "",
         *([growth_section(study, results), ""] if growth_section(study, results) else []),
