@@ -39,9 +39,16 @@ def n_seeds(values: np.ndarray) -> int:
 
 
 def draw_band(
-    ax: Axes, generations: np.ndarray, values: np.ndarray, color, label: str, log: bool = False
+    ax: Axes,
+    generations: np.ndarray,
+    values: np.ndarray,
+    color,
+    label: str,
+    log: bool = False,
+    min_seeds: int = 1,
 ) -> None:
-    """Mean line and 95% t band of a (seeds, T) array; where one seed remains there is no band.
+    """Mean line and 95% t band of a (seeds, T) array; where one seed remains there is no band,
+    and where fewer than `min_seeds` seeds have a value nothing is drawn.
 
     With `log` the statistics are taken on log10 values and drawn back on the original scale
     (a geometric mean and its interval): on a log axis that is the centre the eye reads, and a
@@ -51,6 +58,7 @@ def draw_band(
     values = _checked(values, generations, label)
     if log:
         values = np.log10(np.where(values > 0, values, np.nan))
+    values = np.where(np.sum(~np.isnan(values), axis=0) >= min_seeds, values, np.nan)
     mean, low, high = mean_ci(values, CONFIDENCE)
     if log:
         mean, low, high = 10**mean, 10**low, 10**high
@@ -95,7 +103,9 @@ def mutation_figure(
     per_arm: dict[str, dict[str, np.ndarray]], generations: np.ndarray, kind: str
 ) -> Figure:
     """One panel per module, one line per arm: the mutation radius (kind "sigma", log axis,
-    geometric mean) or gate (kind "gate", mean) over seeds with a 95% band.
+    geometric mean) or gate (kind "gate", mean) over seeds with a 95% band, drawn while at least
+    half of an arm's seeds are still running: runs that end at a rollout budget last different
+    numbers of generations, and the last few seeds alone give a band that spans many decades.
 
     `per_arm[arm][module]` is a (seeds, T) array; a module missing from an arm is just not drawn
     for it, so arms with different module sets can still share the figure.
@@ -112,7 +122,7 @@ def mutation_figure(
     average = "geometric mean" if kind == "sigma" else "mean"
     fig.suptitle(
         f"Mutation {'radius' if kind == 'sigma' else 'gate'} per module: {average} "
-        f"over seeds, {CONFIDENCE:.0%} CI band",
+        f"over seeds, {CONFIDENCE:.0%} CI band, while at least half the seeds run",
         fontsize=TITLE_FONT,
     )
     return fig
@@ -138,8 +148,11 @@ def _draw_module(
     colors = arm_colors(list(per_arm))
     for arm, by_module in per_arm.items():
         if module in by_module:
-            label = f"{arm} (n={n_seeds(by_module[module])})"
-            draw_band(ax, generations, by_module[module], colors[arm], label, kind == "sigma")
+            values = by_module[module]
+            seeds = n_seeds(values)
+            label = f"{arm} (n={seeds})"
+            half = math.ceil(seeds / 2)
+            draw_band(ax, generations, values, colors[arm], label, kind == "sigma", half)
     if kind == "sigma":
         ax.set_yscale("log")
     else:

@@ -59,6 +59,17 @@ def test_mutation_figure_one_panel_per_module(tmp_path, kind):
     _assert_not_blank(save(fig, tmp_path / f"mutation_{kind}.png"))
 
 
+def test_mutation_curves_stop_where_fewer_than_half_the_seeds_still_run():
+    values = np.full((4, T), 0.05)
+    values[1:, T // 2 :] = np.nan  # 3 of 4 runs end at the middle (their rollout budget)
+    values[2:, T // 4 :] = np.nan
+    fig = mutation_figure({"pbml": {"body": values}}, GENERATIONS, "sigma")
+    (line,) = fig.axes[0].get_lines()
+    drawn = np.asarray(line.get_xdata())[~np.isnan(np.asarray(line.get_ydata(), dtype=float))]
+    assert drawn.max() == GENERATIONS[T // 2 - 1]  # 2 of 4 seeds last to here, then only 1
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "pbml (n=4)"
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="kind"):
         mutation_figure({}, GENERATIONS, "radius")
